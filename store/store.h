@@ -1,0 +1,146 @@
+// The store: where every message, its trace, its deliveries and every
+// rejected input live. Engine code talks only to these interfaces, never to
+// SQL of one dialect; store/sqlite (embedded default) implements them now,
+// store/postgres later, and tests/store_contract_test.cc holds every backend
+// to the same behaviour.
+//
+// Writes run as callbacks inside a transaction the store owns (Orthanc's
+// model): Store::Write queues a WriteFn; the store's single writer thread
+// takes every queued WriteFn, runs each in its own savepoint inside ONE
+// transaction (group commit), commits durably, and only then calls each
+// DoneFn. So the MLLP ACK that a DoneFn releases is never ahead of the fsync.
+//
+// Thread rules: Store methods are safe from any thread. A WriteTxn is valid
+// only inside its WriteFn, on the writer thread; never keep it. WriteFns must
+// not block on other writes (they would deadlock the writer). DoneFns run on
+// the writer thread and must be quick: post real work elsewhere.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/env.h"
+#include "core/message.h"
+#include "core/metrics.h"
+#include "core/status.h"
+
+namespace hie {
+
+// The answer recorded for a (facility, dedupe key) seen before.
+struct DedupeHit {
+  int64_t message_id = 0;
+  MessageStatus status = MessageStatus::kReceived;
+  std::string response;
+};
+
+class WriteTxn {
+ public:
+  virtual ~WriteTxn() = default;
+
+  // --- intake ---
+  // The message already stored under (facility, dedupe_key), if any.
+  virtual Result<std::optional<DedupeHit>> FindByDedupeKey(const std::string& facility_id,
+                                                           const std::string& dedupe_key) = 0;
+  // Inserts a message; returns its id. (facility, dedupe_key) must be new:
+  // a duplicate is kConflict. An empty dedupe_key is never deduplicated.
+  virtual Result<int64_t> InsertMessage(const NewMessage& m) = 0;
+  // Stores the answer given for a message (set after the id is known).
+  virtual Status SetResponse(int64_t message_id, const std::string& response) = 0;
+  virtual Result<int64_t> InsertRejected(const RejectedInput& r) = 0;
+
+  // --- pipeline ---
+  virtual Result<MessageRecord> GetMessage(int64_t id) = 0;  // with raw
+  // Sets status and updated_at; a non-OK `error` fills error_code/text/where,
+  // an OK one clears them.
+  virtual Status UpdateStatus(int64_t id, MessageStatus status, int64_t at_ms,
+                              const Status& error) = 0;
+  // Sets the fields the pipeline learns by parsing (type, patient key).
+  virtual Status UpdateMeta(int64_t id, const std::string& message_type,
+                            const std::string& patient_key) = 0;
+  virtual Status AppendTrace(int64_t message_id, const TraceEvent& e) = 0;
+
+  // --- outbox ---
+  // A QUEUED delivery due at `at_ms`; returns its id.
+  virtual Result<int64_t> InsertDelivery(int64_t message_id, const std::string& destination_id,
+                                         const std::string& patient_key, int64_t at_ms) = 0;
+  virtual Result<std::vector<DeliveryRecord>> DeliveriesOf(int64_t message_id) = 0;
+  virtual Result<DeliveryRecord> GetDelivery(int64_t delivery_id) = 0;
+  // Overwrites state, attempts, next_attempt_at, last_error; updated_at=at_ms.
+  virtual Status UpdateDelivery(int64_t delivery_id, DeliveryState state, int attempts,
+                                int64_t next_attempt_at_ms, const std::string& last_error,
+                                int64_t at_ms) = 0;
+  virtual Status RecordAttempt(const DeliveryAttempt& a) = 0;
+  virtual Status SetDestinationPaused(const std::string& destination_id, bool paused) = 0;
+};
+
+struct MessageFilter {
+  std::optional<MessageStatus> status;
+  std::string facility_id;   // exact; empty = any
+  std::string message_type;  // exact or with '*' wildcards ("ADT^*"); empty = any
+  int64_t since_ms = 0;      // received_at >= since; 0 = any
+  int64_t before_id = 0;     // paging cursor: id < before_id; 0 = from newest
+  int limit = 50;            // 1..1000
+};
+
+struct StoreOptions {
+  std::string path;          // SQLite: database file; PostgreSQL: connection URI
+  bool durable_full = true;  // fsync before a commit counts (false: crash-safe only)
+  int max_batch = 2048;      // WriteFns per group commit at most
+  Env* env = nullptr;        // clock; Env::Default() when null
+  MetricsRegistry* metrics = nullptr;  // commit batch size/latency when set
+};
+
+class Store {
+ public:
+  using WriteFn = std::function<Status(WriteTxn&)>;
+  using DoneFn = std::function<void(const Status&)>;
+
+  virtual ~Store() = default;
+
+  // Queues `fn` for the next group commit. `done` gets OK once the commit is
+  // durable; or fn's own error (its savepoint rolled back, the rest of the
+  // batch unaffected); or the commit's error. Never called before the commit.
+  virtual void Write(WriteFn fn, DoneFn done) = 0;
+  // Write() and wait. Must not be called from the writer thread.
+  Status WriteSync(WriteFn fn);
+
+  // --- reads: snapshot reads, any thread ---
+  virtual Result<MessageRecord> GetMessage(int64_t id) = 0;  // with raw; kNotFound
+  virtual Result<std::vector<MessageRecord>> ListMessages(const MessageFilter& f) = 0;  // newest first, no raw
+  virtual Result<std::vector<TraceEvent>> GetTrace(int64_t message_id) = 0;  // in order
+  virtual Result<std::vector<DeliveryRecord>> GetDeliveries(int64_t message_id) = 0;
+  virtual Result<std::vector<DeliveryAttempt>> GetAttempts(int64_t delivery_id) = 0;
+  virtual Result<std::vector<RejectedInput>> ListRejected(int64_t before_id, int limit) = 0;  // newest first, no raw
+  virtual Result<RejectedInput> GetRejected(int64_t id) = 0;  // with raw
+
+  // --- work and recovery: streamed in pages, memory bounded ---
+  // Ids of messages in `status` with id > after_id, ascending, at most limit.
+  virtual Result<std::vector<int64_t>> MessageIdsWithStatus(MessageStatus status, int64_t after_id,
+                                                            int limit) = 0;
+  // QUEUED deliveries of `destination_id` that are the oldest unfinished
+  // (QUEUED) delivery of their patient_key and due (next_attempt_at <= now),
+  // ascending by id, at most `limit`, skipping ids in `exclude` (in flight).
+  // An ERROR delivery does not hold up later ones of the same patient.
+  virtual Result<std::vector<DeliveryRecord>> DueDeliveries(const std::string& destination_id,
+                                                            int64_t now_ms, int limit,
+                                                            const std::set<int64_t>& exclude) = 0;
+  // Earliest next_attempt_at among QUEUED deliveries of the destination, if any.
+  virtual Result<std::optional<int64_t>> NextDueAt(const std::string& destination_id) = 0;
+  // Count of QUEUED deliveries per destination.
+  virtual Result<std::map<std::string, int64_t>> QueueDepths() = 0;
+  virtual Result<std::set<std::string>> PausedDestinations() = 0;
+
+  // Finishes queued writes, stops the writer. Idempotent.
+  virtual void Close() = 0;
+};
+
+// Opens (creating and migrating as needed) the SQLite store at options.path.
+Result<std::unique_ptr<Store>> OpenSqliteStore(const StoreOptions& options);
+
+}  // namespace hie
