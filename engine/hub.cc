@@ -1,0 +1,167 @@
+#include "engine/hub.h"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "connectors/file/file_writer.h"
+#include "core/log.h"
+
+namespace hie {
+
+namespace fs = std::filesystem;
+
+Hub::Hub(Config config, Env& env) : config_(std::move(config)), env_(env) {}
+
+Hub::~Hub() { Shutdown(); }
+
+uint16_t Hub::mllp_port() const { return mllp_ ? mllp_->port() : 0; }
+uint16_t Hub::http_port() const { return http_ ? http_->port() : 0; }
+
+Status Hub::Start() {
+  std::error_code ec;
+  fs::create_directories(config_.data_dir, ec);
+  if (ec) {
+    return Status(ErrorCode::kConfigError,
+                  "无法创建数据目录 (cannot create data_dir) " + config_.data_dir + ": " + ec.message(),
+                  "hub.data_dir");
+  }
+  if (config_.store != "sqlite") {
+    return Status(ErrorCode::kNotImplemented,
+                  "PostgreSQL 存储尚未实现 (PostgreSQL store not implemented yet); 请使用 store: sqlite",
+                  config_.source_file + ": hub.store");
+  }
+  StoreOptions so;
+  so.path = (fs::path(config_.data_dir) / "hub.db").string();
+  so.durable_full = config_.durability != "os";
+  so.env = &env_;
+  so.metrics = &metrics_;
+  auto store = OpenSqliteStore(so);
+  if (!store.ok()) return store.status();
+  store_ = std::move(store).value();
+
+  for (const auto& d : config_.destinations) {
+    if (d.format == DestinationFormat::kCda) {
+      HIE_LOG_WARN("目的地 {} 的格式 cda 尚未实现，发往它的消息将为 ERROR (CDA output not implemented "
+                   "yet; deliveries to it will fail until the formats issue lands)",
+                   d.id);
+    }
+  }
+
+  delivery_ = std::make_unique<DeliveryService>(config_, *store_, env_, metrics_);
+  pipeline_ = std::make_unique<Pipeline>(config_, *store_, env_, metrics_,
+                                         [this](const std::string& dest) { delivery_->Wake(dest); });
+  intake_ = std::make_unique<Intake>(config_, *store_, env_, metrics_,
+                                     [this](WorkItem w) { pipeline_->Enqueue(std::move(w)); });
+  RestDeps deps;
+  deps.config = &config_;
+  deps.store = store_.get();
+  deps.intake = intake_.get();
+  deps.pipeline = pipeline_.get();
+  deps.delivery = delivery_.get();
+  deps.metrics = &metrics_;
+  deps.env = &env_;
+  deps.draining = &draining_;
+  rest_ = std::make_unique<RestApi>(deps);
+
+  metrics_.AddCallbackGauge(
+      "hie_queue_depth", "Deliveries waiting (QUEUED) per destination",
+      [this]() -> std::vector<std::pair<std::string, int64_t>> {
+        std::vector<std::pair<std::string, int64_t>> out;
+        auto depths = store_->QueueDepths();
+        for (const auto& d : config_.destinations) {
+          int64_t v = depths.ok() && depths->count(d.id) ? depths->at(d.id) : 0;
+          out.emplace_back("destination=\"" + d.id + "\"", v);
+        }
+        return out;
+      });
+
+  pipeline_->Start();
+  delivery_->Start();
+
+  if (config_.mllp.enabled) {
+    MllpServerOptions mo;
+    mo.host = config_.mllp.host;
+    mo.port = config_.mllp.port;
+    mo.max_message_bytes = config_.mllp_max_message_bytes;
+    mo.idle_timeout = std::chrono::milliseconds(config_.mllp_idle_timeout_ms);
+    mllp_ = std::make_unique<MllpServer>(
+        io_, mo, [this](MllpInbound in, MllpReply reply) { OnMllp(std::move(in), std::move(reply)); });
+    HIE_RETURN_IF_ERROR(mllp_->Start());
+  }
+  if (config_.http.enabled) {
+    HttpServerOptions ho;
+    ho.host = config_.http.host;
+    ho.port = config_.http.port;
+    ho.max_body_bytes = config_.http_max_body_bytes;
+    http_ = std::make_unique<HttpServer>(io_, ho, [this](HttpRequest req, HttpRespond respond) {
+      rest_->Handle(std::move(req), std::move(respond));
+    });
+    HIE_RETURN_IF_ERROR(http_->Start());
+  }
+  unsigned n = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+  for (unsigned i = 0; i < n; ++i) {
+    io_threads_.emplace_back([this] {
+      auto guard = boost::asio::make_work_guard(io_);
+      io_.run();
+    });
+  }
+  HIE_RETURN_IF_ERROR(WritePortsFile());
+  HIE_LOG_INFO("{} 已启动 (started): MLLP {} HTTP {}, 数据目录 (data_dir) {}", config_.hub_name,
+               config_.mllp.enabled ? config_.mllp.host + ":" + std::to_string(mllp_port()) : "-",
+               config_.http.enabled ? config_.http.host + ":" + std::to_string(http_port()) : "-",
+               config_.data_dir);
+  return Status::Ok();
+}
+
+Status Hub::WritePortsFile() {
+  std::string body = "{\"mllp\": " + std::to_string(mllp_port()) +
+                     ", \"http\": " + std::to_string(http_port()) + "}\n";
+  return WriteFileAtomic(config_.data_dir, "ports.json", body);
+}
+
+void Hub::OnMllp(MllpInbound in, MllpReply reply) {
+  IntakeInput ii;
+  ii.source = "mllp";
+  ii.peer = std::move(in.peer);
+  ii.size = in.size;
+  ii.oversized = in.kind == MllpInbound::Kind::kOversized;
+  ii.truncated = in.kind == MllpInbound::Kind::kTruncated;
+  ii.raw = std::move(in.payload);
+  intake_->Submit(std::move(ii), [reply = std::move(reply)](const IntakeAnswer& a) {
+    if (!a.ack.empty()) reply(a.ack);
+  });
+}
+
+void Hub::RunUntilSignal() {
+  boost::asio::io_context sig_io;
+  boost::asio::signal_set signals(sig_io, SIGINT, SIGTERM);
+  signals.async_wait([](const boost::system::error_code&, int sig) {
+    HIE_LOG_INFO("收到信号 {}，开始停止 (signal received, draining)", sig);
+  });
+  sig_io.run();
+  Shutdown();
+}
+
+void Hub::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  draining_ = true;
+  // 1. Stop accepting; in-flight MLLP/HTTP answers still go out.
+  if (mllp_) mllp_->Stop();
+  if (http_) http_->Stop();
+  // 2. Stop routing and sending; what is not done stays in the store.
+  if (pipeline_) pipeline_->Stop();
+  if (delivery_) delivery_->Stop();
+  // 3. Flush the writer: every queued commit finishes and releases its answer.
+  if (store_) store_->Close();
+  // 4. Give the event loop a moment to write the last answers, then stop it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  io_.stop();
+  for (auto& t : io_threads_) t.join();
+  io_threads_.clear();
+  HIE_LOG_INFO("已停止 (stopped)");
+}
+
+}  // namespace hie

@@ -1,0 +1,65 @@
+// The hub: wires config, store, intake, pipeline, delivery, the MLLP and
+// HTTP listeners and the REST API explicitly (no self-registration), runs
+// them on one event loop, and drains on SIGTERM/SIGINT.
+// Thread rules: Start/Run/Shutdown from the main thread only.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "connectors/http/http_server.h"
+#include "connectors/mllp/mllp_server.h"
+#include "core/env.h"
+#include "core/metrics.h"
+#include "engine/config.h"
+#include "engine/delivery.h"
+#include "engine/intake.h"
+#include "engine/pipeline.h"
+#include "engine/rest_api.h"
+#include "store/store.h"
+
+namespace hie {
+
+class Hub {
+ public:
+  Hub(Config config, Env& env);
+  ~Hub();
+
+  // Opens the store, starts workers and listeners, writes DATA_DIR/ports.json.
+  Status Start();
+  // Blocks until SIGTERM/SIGINT, then drains and returns.
+  void RunUntilSignal();
+  // Stops accepting, finishes in-flight work (or leaves it safely queued in
+  // the store), closes the store. Idempotent.
+  void Shutdown();
+
+  uint16_t mllp_port() const;
+  uint16_t http_port() const;
+
+ private:
+  Status WritePortsFile();
+  void OnMllp(MllpInbound in, MllpReply reply);
+
+  Config config_;
+  Env& env_;
+  MetricsRegistry metrics_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<DeliveryService> delivery_;
+  std::unique_ptr<Pipeline> pipeline_;
+  std::unique_ptr<Intake> intake_;
+  std::unique_ptr<RestApi> rest_;
+  boost::asio::io_context io_;
+  std::unique_ptr<MllpServer> mllp_;
+  std::unique_ptr<HttpServer> http_;
+  std::vector<std::thread> io_threads_;
+  std::atomic<bool> draining_{false};
+  bool shut_down_ = false;
+};
+
+}  // namespace hie

@@ -1,0 +1,304 @@
+#include "engine/intake.h"
+
+#include <memory>
+
+#include "core/log.h"
+#include "mappings/hl7v2/ack.h"
+#include "mappings/hl7v2/charset.h"
+#include "mappings/hl7v2/er7.h"
+#include "mappings/hl7v2/msh.h"
+#include "mappings/hl7v2/pid.h"
+
+namespace hie {
+namespace {
+
+constexpr size_t kMaxRejectedRawBytes = 16 << 20;
+
+bool IsHl7ContentType(std::string_view ct) {
+  // Compare the media type only, ignoring parameters such as charset.
+  std::string_view media = ct.substr(0, ct.find(';'));
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  return media.empty() || media == "application/hl7-v2" || media == "x-application/hl7-v2+er7" ||
+         media == "application/hl7-v2+er7" || media == "text/plain";
+}
+
+bool IsKnownOtherFormat(std::string_view ct) {
+  std::string_view media = ct.substr(0, ct.find(';'));
+  return media == "application/xml" || media == "text/xml" || media == "application/fhir+json" ||
+         media == "application/json" || media == "application/cda+xml";
+}
+
+// Message codes whose content is about one patient: PID is required.
+bool NeedsPid(std::string_view message_type) {
+  std::string_view code = message_type.substr(0, message_type.find('^'));
+  return code == "ADT" || code == "ORU" || code == "DFT" || code == "ORM" || code == "OML" ||
+         code == "SIU" || code == "MDM" || code == "VXU";
+}
+
+std::string Timestamp14(int64_t ms) {
+  std::string iso = FormatTimeMillis(ms);  // 2026-11-22T07:18:18.123Z
+  std::string out;
+  for (char c : iso.substr(0, 19)) {
+    if (c >= '0' && c <= '9') out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace
+
+Intake::Intake(const Config& config, Store& store, Env& env, MetricsRegistry& metrics,
+               OnCommitted on_committed)
+    : config_(config), store_(store), env_(env), on_committed_(std::move(on_committed)) {
+  received_mllp_ = &metrics.GetCounter("hie_messages_received_total",
+                                       "Inputs that reached the hub, by source", "source=\"mllp\"");
+  received_http_ = &metrics.GetCounter("hie_messages_received_total",
+                                       "Inputs that reached the hub, by source", "source=\"http\"");
+  accepted_ = &metrics.GetCounter("hie_messages_accepted_total",
+                                  "Messages committed to the store (AA or AE)");
+  duplicates_ = &metrics.GetCounter("hie_messages_duplicate_total",
+                                    "Repeats answered from the first answer, not processed again");
+  rejected_ = &metrics.GetCounter("hie_messages_rejected_total",
+                                  "Inputs refused (AR / 4xx) and kept in the error store");
+  intake_seconds_ = &metrics.GetHistogram(
+      "hie_intake_seconds", "Time from a complete input to its answer (includes the commit)",
+      {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5, 1});
+}
+
+std::string Intake::NextAckId() {
+  return "H" + std::to_string(env_.NowMillis()) + "-" + std::to_string(++ack_seq_);
+}
+
+void Intake::Reject(IntakeInput in, const Status& why, const std::string& facility,
+                    const std::string& control_id, const std::string& ack, Done done) {
+  rejected_->Inc();
+  auto rec = std::make_shared<RejectedInput>();
+  rec->received_at_ms = env_.NowMillis();
+  rec->source = in.source;
+  rec->peer = in.peer;
+  rec->facility_id = facility;
+  rec->control_id = control_id;
+  rec->content_type = in.content_type;
+  rec->error_code = std::string(ApiCode(why.code()));
+  rec->error_text = why.message();
+  rec->error_where = why.where();
+  rec->raw_size = static_cast<int64_t>(in.size ? in.size : in.raw.size());
+  if (in.raw.size() > kMaxRejectedRawBytes) in.raw.resize(kMaxRejectedRawBytes);
+  rec->raw = std::move(in.raw);
+  HIE_LOG_INFO("拒收 (rejected) {} from {} facility={} control_id={}: {}", rec->source, rec->peer,
+               facility, control_id, MaskPhi(why.ToString()));
+  auto answer = std::make_shared<IntakeAnswer>();
+  answer->kind = IntakeAnswer::Kind::kRejected;
+  answer->status = MessageStatus::kError;
+  answer->error = why;
+  answer->ack = ack;
+  store_.Write(
+      [rec, answer](WriteTxn& txn) -> Status {
+        HIE_ASSIGN_OR_RETURN(answer->rejected_id, txn.InsertRejected(*rec));
+        return Status::Ok();
+      },
+      [answer, done = std::move(done)](const Status& st) {
+        if (!st.ok()) HIE_LOG_ERROR("无法保存拒收的输入 (cannot keep rejected input): {}", st.ToString());
+        done(*answer);
+      });
+}
+
+void Intake::Submit(IntakeInput in, Done done) {
+  const int64_t start_ns = env_.MonoNanos();
+  (in.source == "mllp" ? received_mllp_ : received_http_)->Inc();
+  const std::string ts = Timestamp14(env_.NowMillis());
+
+  auto ack_for = [&](const MshInfo* msh, AckCode code, const Status& st) {
+    return BuildAck(msh, code, st, NextAckId(), ts);
+  };
+
+  if (in.truncated) {
+    Status why(ErrorCode::kParseError,
+               "连接在报文传输中断开，报文不完整 (connection closed mid-frame: truncated message)",
+               "MLLP");
+    Reject(std::move(in), why, "", "", "", std::move(done));
+    return;
+  }
+  if (!in.content_type.empty() || in.source == "http") {
+    if (!IsHl7ContentType(in.content_type)) {
+      Status why = IsKnownOtherFormat(in.content_type)
+                       ? Status(ErrorCode::kUnsupportedMedia,
+                                "暂不支持该格式的接收：CDA 与 FHIR 接收尚未实现 (CDA/FHIR intake "
+                                "not implemented yet): " + in.content_type,
+                                "Content-Type")
+                       : Status(ErrorCode::kUnsupportedMedia,
+                                "不支持的内容类型 (unsupported Content-Type) \"" + in.content_type +
+                                    "\"；请使用 application/hl7-v2",
+                                "Content-Type");
+      Reject(std::move(in), why, in.facility_header, in.idempotency_key, "", std::move(done));
+      return;
+    }
+  }
+
+  auto msh_res = ReadMsh(in.raw);
+  const MshInfo* msh = msh_res.ok() ? &msh_res.value() : nullptr;
+  std::string facility = msh ? msh->sending_facility : std::string();
+  std::string control_id = msh ? msh->control_id : std::string();
+
+  if (in.oversized) {
+    Status why(ErrorCode::kTooLarge,
+               "消息过大 (message too large): " + std::to_string(in.size) + " 字节 (bytes)，上限 (limit) " +
+                   std::to_string(config_.mllp_max_message_bytes),
+               "MLLP");
+    std::string ack = ack_for(msh, AckCode::kAR, why);
+    Reject(std::move(in), why, facility, control_id, ack, std::move(done));
+    return;
+  }
+  if (!msh) {
+    std::string ack = ack_for(nullptr, AckCode::kAR, msh_res.status());
+    Reject(std::move(in), msh_res.status(), in.facility_header, "", ack, std::move(done));
+    return;
+  }
+  if (!in.facility_header.empty()) {
+    if (!facility.empty() && facility != in.facility_header) {
+      Status why(ErrorCode::kInvalidArgument,
+                 "X-Facility-Id \"" + in.facility_header + "\" 与 MSH-4 \"" + facility +
+                     "\" 不一致 (sending facility mismatch)",
+                 "MSH-4");
+      Reject(std::move(in), why, in.facility_header, control_id, ack_for(msh, AckCode::kAR, why),
+             std::move(done));
+      return;
+    }
+    facility = in.facility_header;
+  }
+  if (facility.empty()) {
+    Status why(ErrorCode::kRequiredMissing,
+               "缺少发送机构 MSH-4 (sending facility missing)", "MSH-4");
+    Reject(std::move(in), why, "", control_id, ack_for(msh, AckCode::kAR, why), std::move(done));
+    return;
+  }
+  const FacilityConfig* fac = config_.FindFacility(facility);
+  if (fac == nullptr) {
+    Status why(ErrorCode::kUnknownFacility,
+               "未登记的发送机构 (unknown facility) \"" + facility + "\"：请在配置 facilities 中添加",
+               "MSH-4");
+    Reject(std::move(in), why, facility, control_id, ack_for(msh, AckCode::kAR, why),
+           std::move(done));
+    return;
+  }
+  if (msh->message_code == "ACK") {
+    Status why(ErrorCode::kUnsupportedType,
+               "收到的是应答 ACK，不是可处理的消息 (an ACK is not a message to process)", "MSH-9");
+    Reject(std::move(in), why, facility, control_id, ack_for(msh, AckCode::kAR, why),
+           std::move(done));
+    return;
+  }
+  if (!msh->version.empty() && msh->version[0] != '2') {
+    Status why(ErrorCode::kUnsupportedVersion,
+               "不支持的 HL7 版本 (unsupported version) \"" + msh->version + "\"，仅支持 2.x",
+               "MSH-12");
+    Reject(std::move(in), why, facility, control_id, ack_for(msh, AckCode::kAR, why),
+           std::move(done));
+    return;
+  }
+  std::string charset = msh->charset.empty() ? fac->charset : msh->charset;
+  auto text = DecodeToUtf8(in.raw, charset);
+  if (!text.ok()) {
+    Status why = text.status();
+    Reject(std::move(in), why, facility, control_id, ack_for(msh, AckCode::kAR, why),
+           std::move(done));
+    return;
+  }
+  auto parsed = Er7Message::Parse(*text);
+  if (!parsed.ok()) {
+    Status why = parsed.status();
+    Reject(std::move(in), why, facility, control_id, ack_for(msh, AckCode::kAR, why),
+           std::move(done));
+    return;
+  }
+
+  // Content checks that do not stop us from keeping the message: AE.
+  Status content_error;
+  if (NeedsPid(msh->message_type)) {
+    if (!parsed->FindSegment("PID").has_value()) {
+      content_error = Status(ErrorCode::kRequiredMissing,
+                             "缺少患者信息段 PID (required segment missing)", "PID");
+    } else if (parsed->Get("PID-3").empty()) {
+      content_error = Status(ErrorCode::kRequiredMissing,
+                             "缺少患者标识 PID-3 (patient identifier list missing)", "PID-3");
+    }
+  }
+
+  auto m = std::make_shared<NewMessage>();
+  m->facility_id = facility;
+  m->dedupe_key = in.idempotency_key.empty() ? control_id : in.idempotency_key;
+  m->control_id = control_id;
+  m->message_type = msh->message_type;
+  m->content_type = in.content_type.empty() ? "application/hl7-v2" : in.content_type;
+  m->source = in.source;
+  m->peer = in.peer;
+  m->charset = charset.empty() ? "UNICODE UTF-8" : charset;
+  m->patient_key = PatientKey(*parsed, facility);
+  if (m->patient_key.empty()) m->patient_key = "msg:" + facility + ":" + m->dedupe_key;
+  m->received_at_ms = env_.NowMillis();
+  if (content_error.ok()) {
+    m->response = ack_for(msh, AckCode::kAA, Status::Ok());
+  } else {
+    m->status = MessageStatus::kError;
+    m->error_code = std::string(ApiCode(content_error.code()));
+    m->error_text = content_error.message();
+    m->error_where = content_error.where();
+    m->response = ack_for(msh, AckCode::kAE, content_error);
+  }
+  m->raw = std::move(in.raw);
+
+  auto answer = std::make_shared<IntakeAnswer>();
+  store_.Write(
+      [m, answer, content_error](WriteTxn& txn) -> Status {
+        HIE_ASSIGN_OR_RETURN(auto hit, txn.FindByDedupeKey(m->facility_id, m->dedupe_key));
+        if (hit) {
+          answer->kind = IntakeAnswer::Kind::kDuplicate;
+          answer->message_id = hit->message_id;
+          answer->status = hit->status;
+          answer->ack = hit->response;
+          return Status::Ok();
+        }
+        HIE_ASSIGN_OR_RETURN(answer->message_id, txn.InsertMessage(*m));
+        TraceEvent ev;
+        ev.at_ms = m->received_at_ms;
+        ev.step = "received";
+        ev.outcome = content_error.ok() ? "ok" : "error";
+        ev.detail = content_error.ok()
+                        ? "已接收并持久化 (received and committed) via " + m->source
+                        : "已接收但内容有误 (accepted with error): " + content_error.ToString();
+        HIE_RETURN_IF_ERROR(txn.AppendTrace(answer->message_id, ev));
+        answer->kind = content_error.ok() ? IntakeAnswer::Kind::kAccepted
+                                          : IntakeAnswer::Kind::kAcceptedWithError;
+        answer->status = m->status;
+        answer->error = content_error;
+        answer->ack = m->response;
+        return Status::Ok();
+      },
+      [this, m, answer, done = std::move(done), start_ns, msh_copy = *msh, ts](const Status& st) {
+        if (!st.ok()) {
+          // Nothing was committed: say so (AR), the sender will resend.
+          IntakeAnswer fail;
+          fail.kind = IntakeAnswer::Kind::kRejected;
+          fail.status = MessageStatus::kError;
+          fail.error = Status(ErrorCode::kStoreError,
+                              "存储失败，消息未被接收，请重发 (store failed, not accepted; resend): " +
+                                  st.message());
+          fail.ack = BuildAck(&msh_copy, AckCode::kAR, fail.error, NextAckId(), ts);
+          HIE_LOG_ERROR("提交失败 (commit failed): {}", st.ToString());
+          done(fail);
+          return;
+        }
+        if (answer->kind == IntakeAnswer::Kind::kDuplicate) {
+          duplicates_->Inc();
+        } else {
+          accepted_->Inc();
+        }
+        intake_seconds_->Observe(static_cast<double>(env_.MonoNanos() - start_ns) / 1e9);
+        done(*answer);
+        if (answer->kind == IntakeAnswer::Kind::kAccepted) {
+          on_committed_(WorkItem{answer->message_id, m->facility_id, m->message_type,
+                                 m->patient_key});
+        }
+      });
+}
+
+}  // namespace hie

@@ -1,0 +1,84 @@
+// Intake: everything between bytes arriving and the answer leaving. It
+// identifies the facility, reads and checks the message, deduplicates on
+// (facility, MSH-10 / Idempotency-Key), commits the raw bytes durably and
+// only then answers (the ACK is released by the group commit's done
+// callback). Refused inputs are kept raw in the error store.
+// Thread rules: Submit* are safe from any thread (the connectors call them
+// from the event loop); callbacks run on the store's writer thread or the
+// calling thread and must not block.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "core/env.h"
+#include "core/metrics.h"
+#include "core/status.h"
+#include "engine/config.h"
+#include "store/store.h"
+
+namespace hie {
+
+// What the pipeline needs to go on with a committed message.
+struct WorkItem {
+  int64_t message_id = 0;
+  std::string facility_id;
+  std::string message_type;
+  std::string patient_key;
+};
+
+struct IntakeInput {
+  std::string source;           // "mllp" | "http"
+  std::string peer;
+  std::string raw;              // bytes as received (maybe cut, see oversized)
+  size_t size = 0;              // true size
+  bool oversized = false;       // over the configured maximum
+  bool truncated = false;       // connection dropped mid-frame (MLLP)
+  std::string content_type;     // HTTP Content-Type (empty for MLLP)
+  std::string facility_header;  // HTTP X-Facility-Id
+  std::string idempotency_key;  // HTTP Idempotency-Key
+};
+
+struct IntakeAnswer {
+  enum class Kind { kAccepted, kAcceptedWithError, kRejected, kDuplicate };
+  Kind kind = Kind::kAccepted;
+  int64_t message_id = 0;   // 0 when rejected
+  int64_t rejected_id = 0;  // id in the error store when rejected
+  MessageStatus status = MessageStatus::kReceived;
+  Status error;             // why AE/AR
+  std::string ack;          // the HL7 ACK (always built, MLLP sends it)
+};
+
+class Intake {
+ public:
+  using Done = std::function<void(const IntakeAnswer&)>;
+  using OnCommitted = std::function<void(WorkItem)>;
+
+  Intake(const Config& config, Store& store, Env& env, MetricsRegistry& metrics,
+         OnCommitted on_committed);
+
+  // Processes one input; `done` gets the answer after the durable commit
+  // (or at once for inputs that cannot be stored at all).
+  void Submit(IntakeInput in, Done done);
+
+ private:
+  void Reject(IntakeInput in, const Status& why, const std::string& facility,
+              const std::string& control_id, const std::string& ack, Done done);
+  std::string NextAckId();
+
+  const Config& config_;
+  Store& store_;
+  Env& env_;
+  OnCommitted on_committed_;
+  std::atomic<uint64_t> ack_seq_{0};
+  Counter* received_mllp_;
+  Counter* received_http_;
+  Counter* accepted_;
+  Counter* duplicates_;
+  Counter* rejected_;
+  Histogram* intake_seconds_;
+};
+
+}  // namespace hie

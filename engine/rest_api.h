@@ -1,0 +1,55 @@
+// The REST API under /api/v1 (CONTRACT §4), /metrics and the dashboard root.
+// Handlers translate HTTP to intake, store reads and delivery controls; they
+// hold no state of their own. Endpoints that later issues bring (patients,
+// documents, terminology) answer 501 with a clear text, never a fake result.
+// Thread rules: Handle() is safe from any thread; it may answer
+// asynchronously (after a durable commit) through `respond`.
+#pragma once
+
+#include <atomic>
+#include <functional>
+
+#include "connectors/http/http_server.h"
+#include "core/env.h"
+#include "core/metrics.h"
+#include "engine/config.h"
+#include "engine/delivery.h"
+#include "engine/intake.h"
+#include "engine/pipeline.h"
+#include "store/store.h"
+
+namespace hie {
+
+struct RestDeps {
+  const Config* config = nullptr;
+  Store* store = nullptr;
+  Intake* intake = nullptr;
+  Pipeline* pipeline = nullptr;
+  DeliveryService* delivery = nullptr;
+  MetricsRegistry* metrics = nullptr;
+  Env* env = nullptr;
+  const std::atomic<bool>* draining = nullptr;
+};
+
+class RestApi {
+ public:
+  explicit RestApi(RestDeps deps) : d_(deps) {}
+  void Handle(HttpRequest req, HttpRespond respond);
+
+ private:
+  void PostMessage(HttpRequest req, HttpRespond respond);
+  HttpResponse ListMessages(const HttpRequest& req);
+  HttpResponse GetMessage(int64_t id, const HttpRequest& req);
+  HttpResponse Reprocess(int64_t id);
+  HttpResponse ListErrors(const HttpRequest& req);
+  HttpResponse GetError(int64_t id);
+  HttpResponse ListDestinations();
+  HttpResponse PauseDestination(const std::string& id, bool paused);
+
+  RestDeps d_;
+};
+
+// {"error":{"code","message","where"}} with the status the error code maps to.
+HttpResponse ErrorResponse(const Status& st);
+
+}  // namespace hie
