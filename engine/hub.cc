@@ -53,7 +53,9 @@ Status Hub::Start() {
   pipeline_ = std::make_unique<Pipeline>(config_, *store_, env_, metrics_,
                                          [this](const std::string& dest) { delivery_->Wake(dest); });
   intake_ = std::make_unique<Intake>(config_, *store_, env_, metrics_,
-                                     [this](WorkItem w) { pipeline_->Enqueue(std::move(w)); });
+                                     [this](const std::vector<std::string>& dests) {
+                                       for (const auto& d : dests) delivery_->Wake(d);
+                                     });
   RestDeps deps;
   deps.config = &config_;
   deps.store = store_.get();

@@ -48,7 +48,13 @@ std::string Timestamp14(int64_t ms) {
 
 Intake::Intake(const Config& config, Store& store, Env& env, MetricsRegistry& metrics,
                OnCommitted on_committed)
-    : config_(config), store_(store), env_(env), on_committed_(std::move(on_committed)) {
+    : config_(config),
+      store_(store),
+      env_(env),
+      on_committed_(std::move(on_committed)),
+      router_(config) {
+  filtered_ = &metrics.GetCounter("hie_messages_filtered_total", "Messages no route matched");
+  routed_ = &metrics.GetCounter("hie_messages_routed_total", "Messages queued for delivery");
   received_mllp_ = &metrics.GetCounter("hie_messages_received_total",
                                        "Inputs that reached the hub, by source", "source=\"mllp\"");
   received_http_ = &metrics.GetCounter("hie_messages_received_total",
@@ -246,9 +252,21 @@ void Intake::Submit(IntakeInput in, Done done) {
   }
   m->raw = std::move(in.raw);
 
+  // Route now: the outbox rows commit with the message (one write, not two).
+  auto decision = std::make_shared<RouteDecision>();
+  if (content_error.ok()) {
+    RouteInput ri;
+    ri.message_type = m->message_type;
+    ri.facility_id = facility;
+    ri.facility_kind = fac->kind;
+    *decision = router_.Route(ri);
+    m->status = decision->destination_ids.empty() ? MessageStatus::kFiltered
+                                                  : MessageStatus::kQueued;
+  }
+
   auto answer = std::make_shared<IntakeAnswer>();
   store_.Write(
-      [m, answer, content_error](WriteTxn& txn) -> Status {
+      [m, answer, content_error, decision](WriteTxn& txn) -> Status {
         HIE_ASSIGN_OR_RETURN(auto hit, txn.FindByDedupeKey(m->facility_id, m->dedupe_key));
         if (hit) {
           answer->kind = IntakeAnswer::Kind::kDuplicate;
@@ -258,14 +276,36 @@ void Intake::Submit(IntakeInput in, Done done) {
           return Status::Ok();
         }
         HIE_ASSIGN_OR_RETURN(answer->message_id, txn.InsertMessage(*m));
+        const int64_t id = answer->message_id;
         TraceEvent ev;
         ev.at_ms = m->received_at_ms;
         ev.step = "received";
         ev.outcome = content_error.ok() ? "ok" : "error";
         ev.detail = content_error.ok()
                         ? "已接收并持久化 (received and committed) via " + m->source
-                        : "已接收但内容有误 (accepted with error): " + content_error.ToString();
-        HIE_RETURN_IF_ERROR(txn.AppendTrace(answer->message_id, ev));
+                        : "已接收但内容有误，停止处理 (accepted with error, not processed): " +
+                              content_error.ToString();
+        HIE_RETURN_IF_ERROR(txn.AppendTrace(id, ev));
+        if (content_error.ok()) {
+          TraceEvent rt;
+          rt.at_ms = m->received_at_ms;
+          rt.step = "routed";
+          if (decision->destination_ids.empty()) {
+            rt.outcome = "filtered";
+            rt.detail = "没有匹配的路由 (no route matched) for " + m->message_type;
+          } else {
+            std::string routes, dests;
+            for (const auto& r : decision->route_ids) routes += (routes.empty() ? "" : ", ") + r;
+            for (const auto& d : decision->destination_ids) {
+              dests += (dests.empty() ? "" : ", ") + d;
+              HIE_RETURN_IF_ERROR(
+                  txn.InsertDelivery(id, d, m->patient_key, m->received_at_ms).status());
+            }
+            rt.outcome = "queued";
+            rt.detail = "路由 (routes) [" + routes + "] → 已进入发送队列 (queued for) [" + dests + "]";
+          }
+          HIE_RETURN_IF_ERROR(txn.AppendTrace(id, rt));
+        }
         answer->kind = content_error.ok() ? IntakeAnswer::Kind::kAccepted
                                           : IntakeAnswer::Kind::kAcceptedWithError;
         answer->status = m->status;
@@ -273,7 +313,8 @@ void Intake::Submit(IntakeInput in, Done done) {
         answer->ack = m->response;
         return Status::Ok();
       },
-      [this, m, answer, done = std::move(done), start_ns, msh_copy = *msh, ts](const Status& st) {
+      [this, answer, decision, done = std::move(done), start_ns, msh_copy = *msh,
+       ts](const Status& st) {
         if (!st.ok()) {
           // Nothing was committed: say so (AR), the sender will resend.
           IntakeAnswer fail;
@@ -295,8 +336,12 @@ void Intake::Submit(IntakeInput in, Done done) {
         intake_seconds_->Observe(static_cast<double>(env_.MonoNanos() - start_ns) / 1e9);
         done(*answer);
         if (answer->kind == IntakeAnswer::Kind::kAccepted) {
-          on_committed_(WorkItem{answer->message_id, m->facility_id, m->message_type,
-                                 m->patient_key});
+          if (decision->destination_ids.empty()) {
+            filtered_->Inc();
+          } else {
+            routed_->Inc();
+            on_committed_(decision->destination_ids);
+          }
         }
       });
 }

@@ -12,11 +12,13 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "core/env.h"
 #include "core/metrics.h"
 #include "core/status.h"
 #include "engine/config.h"
+#include "engine/router.h"
 #include "store/store.h"
 
 namespace hie {
@@ -54,8 +56,13 @@ struct IntakeAnswer {
 class Intake {
  public:
   using Done = std::function<void(const IntakeAnswer&)>;
-  using OnCommitted = std::function<void(WorkItem)>;
+  // Called after the commit with the destinations that got outbox rows.
+  using OnCommitted = std::function<void(const std::vector<std::string>& destinations)>;
 
+  // Routing happens here, inside the intake transaction: the raw message,
+  // its status (QUEUED or FILTERED) and its outbox rows commit together, one
+  // write per message. The Pipeline handles what is left RECEIVED (reprocess,
+  // recovery).
   Intake(const Config& config, Store& store, Env& env, MetricsRegistry& metrics,
          OnCommitted on_committed);
 
@@ -72,12 +79,15 @@ class Intake {
   Store& store_;
   Env& env_;
   OnCommitted on_committed_;
+  Router router_;
   std::atomic<uint64_t> ack_seq_{0};
   Counter* received_mllp_;
   Counter* received_http_;
   Counter* accepted_;
   Counter* duplicates_;
   Counter* rejected_;
+  Counter* filtered_;
+  Counter* routed_;
   Histogram* intake_seconds_;
 };
 

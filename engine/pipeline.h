@@ -1,4 +1,5 @@
-// The pipeline: takes committed messages (RECEIVED) and routes them. For
+// The pipeline: routes messages left RECEIVED (reprocess, or a crash between
+// an older version's steps; intake routes new messages itself). For
 // each it decides the destinations and writes the outbox rows in the same
 // transaction as the status change (QUEUED, or FILTERED when no route
 // matches). Work arrives from intake in memory; when that queue is full, or

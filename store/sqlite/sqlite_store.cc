@@ -1,6 +1,7 @@
 // The SQLite Store: one writer thread doing group commits on the write
 // connection, and a small pool of query-only connections for reads (WAL lets
 // them read a snapshot while the writer commits).
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -177,9 +178,16 @@ class Checkpointer {
       if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY) {
         HIE_LOG_WARN("store: background checkpoint failed: {}", sqlite3_errmsg(conn_->db()));
       }
+      // At most a few passes a second: each pass fsyncs the database file,
+      // and back-to-back passes under load steal the disk from the commits
+      // that ACKs wait on. A page rewritten many times is copied once.
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, kPause, [&] { return stop_; });
+      if (stop_) return;
     }
   }
 
+  static constexpr std::chrono::milliseconds kPause{500};
   std::unique_ptr<Conn> conn_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -773,8 +773,17 @@ class Hub:
         return self.message(id).get("status")
 
     def wait_status(self, id, *wanted):
-        return wait_until(lambda: self.status(id) in wanted and self.message(id),
-                          what=f"message {id} status in {wanted}")
+        seen = {}
+
+        def check():
+            d = self.message(id)
+            seen["last"] = d
+            return d.get("status") in wanted and d
+
+        try:
+            return wait_until(check, what=f"message {id} status in {wanted}")
+        except AssertionError as e:
+            raise AssertionError(f"{e}\nlast detail: {json.dumps(seen.get('last'), ensure_ascii=False)[:3000]}") from None
 
     def errors(self):
         r = self.api("GET", "/api/v1/errors")

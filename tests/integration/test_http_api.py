@@ -91,12 +91,13 @@ class HttpApiTest(H.HubTestCase):
         e = H.wait_until(lambda: self.hub.find_error(ctl), what="403 input in the error store")
         self.assertEqual(base64.b64decode(e["raw_base64"]), msg.encode("utf-8"))
 
-    def test_missing_facility_header_4xx(self):
-        msg, _ = H.adt("A04")
+    def test_without_facility_header_msh4_names_the_facility(self):
+        # CONTRACT §2: "MSH-4 (sending facility) or X-Facility-Id names them".
+        msg, ctl = H.adt("A04", facility="WSY01", patient=H.Patient(23))
         r = self.hub.post_hl7(msg, None)
-        self.assertGreaterEqual(r.status, 400)
-        self.assertLess(r.status, 500)
-        self.assertIn("error", r.json())
+        self.assertEqual(r.status, 202, r)
+        unknown, _ = H.adt("A04", facility="NOPE97")
+        self.assertApiError(self.hub.post_hl7(unknown, None), 403)
 
     def test_bad_body_400_with_where(self):
         body = "PID|1||X^^^WSY01^MR\rMSH|^~\\&|oops " + H.new_control_id("B") + "\r"
@@ -107,7 +108,7 @@ class HttpApiTest(H.HubTestCase):
 
     def test_unsupported_content_type_415(self):
         msg, ctl = H.adt("A04", facility="WSY01")
-        r = self.hub.post_hl7(msg, "WSY01", content_type="text/plain")
+        r = self.hub.post_hl7(msg, "WSY01", content_type="application/pdf")
         self.assertApiError(r, 415)
         self.assertIsNone(self.hub.find_message(ctl))
 
