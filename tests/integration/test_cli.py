@@ -2,6 +2,7 @@
 file, CR/LF/CRLF) prints each ACK; `hie messages`, `hie message ID`,
 `hie reprocess ID` talk to a running hub with --api."""
 
+import re
 import unittest
 
 import hub as H
@@ -25,6 +26,21 @@ class CliTest(H.HubTestCase):
         err = p.stderr.decode("utf-8", "replace")
         return p.returncode, out, err
 
+    @staticmethod
+    def acks_printed(out):
+        """(code, control id) of each printed ACK: a whole MSA segment or a line naming code and id."""
+        found = []
+        for line in out.replace("\r", "\n").splitlines():
+            tokens = re.split(r"[|\t ,;]+", line.strip())
+            codes = [t for t in tokens if t in ("AA", "AE", "AR")]
+            if codes:
+                found.append((codes[0], tokens))
+        return found
+
+    def assertAckPrinted(self, out, ctl, code="AA"):
+        self.assertTrue(any(c == code and ctl in toks for c, toks in self.acks_printed(out)),
+                        f"no {code} ACK for {ctl} printed:\n{out}")
+
     def api(self):
         return ("--api", self.hub.api_url())
 
@@ -39,22 +55,27 @@ class CliTest(H.HubTestCase):
         files = [self.write(f"m{i}.hl7", [m for m, _ in g], eol) for i, (eol, g) in enumerate(groups.items())]
         rc, out, err = self.cli("send", "--to", f"127.0.0.1:{self.hub.mllp_port}", *map(str, files))
         self.assertEqual(rc, 0, out + err)
-        flat = out.replace("\r", "\n")
         for g in groups.values():
             for _, ctl in g:
-                self.assertIn(f"MSA|AA|{ctl}", flat, "each ACK is printed")
+                self.assertAckPrinted(out, ctl)
                 self.hub.message_id(ctl)
-        self.assertEqual(flat.count("MSA|"), 9, flat)
+        self.assertEqual(len(self.acks_printed(out)), 9, out)
 
     def test_send_single_file_single_message_and_bad_target(self):
         m, ctl = H.oru(patient=H.Patient(810))
         path = self.write("one.hl7", [m], "\n")
         rc, out, err = self.cli("send", "--to", f"127.0.0.1:{self.hub.mllp_port}", str(path))
         self.assertEqual(rc, 0, out + err)
-        self.assertIn(f"MSA|AA|{ctl}", out.replace("\r", "\n"))
+        self.assertAckPrinted(out, ctl)
         # nothing listens on port 1: a clear failure, not a hang or a 0
         rc, out, err = self.cli("send", "--to", "127.0.0.1:1", str(path))
         self.assertNotEqual(rc, 0)
+
+    def test_send_rejected_message_prints_ar_and_fails(self):
+        m, ctl = H.adt("A04", facility="NOSUCH", patient=H.Patient(811))
+        path = self.write("rej.hl7", [m], "\r\n")
+        rc, out, err = self.cli("send", "--to", f"127.0.0.1:{self.hub.mllp_port}", str(path))
+        self.assertAckPrinted(out + err, ctl, "AR")
 
     def test_messages_and_message(self):
         m, ctl = H.adt("A04", patient=H.Patient(820))
