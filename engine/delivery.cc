@@ -321,6 +321,8 @@ void Dispatcher::Deliver(const DeliveryRecord& d, Sender& sender) {
     // The send happened but its record did not: the delivery stays QUEUED and
     // is sent again (at least once; the receiver drops it by Idempotency-Key).
     HIE_LOG_ERROR("记录发送结果失败 (recording delivery {} failed): {}", d.id, st.ToString());
+    // Do not hammer the destination while the store is failing.
+    std::this_thread::sleep_for(std::chrono::seconds(1));
     return;
   }
   if (state == DeliveryState::kSent) {

@@ -1,7 +1,7 @@
 // The store: where every message, its trace, its deliveries and every
 // rejected input live. Engine code talks only to these interfaces, never to
 // SQL of one dialect; store/sqlite (embedded default) implements them now,
-// store/postgres later, and tests/store_contract_test.cc holds every backend
+// store/postgres later, and store/store_contract_test.cc holds every backend
 // to the same behaviour.
 //
 // Writes run as callbacks inside a transaction the store owns (Orthanc's
@@ -75,6 +75,9 @@ class WriteTxn {
   virtual Status UpdateDelivery(int64_t delivery_id, DeliveryState state, int attempts,
                                 int64_t next_attempt_at_ms, const std::string& last_error,
                                 int64_t at_ms) = 0;
+  // Appends an attempt. The store numbers it (1 + the delivery's earlier
+  // attempts, also across reprocessing, when the retry budget restarts);
+  // a.number is ignored.
   virtual Status RecordAttempt(const DeliveryAttempt& a) = 0;
   virtual Status SetDestinationPaused(const std::string& destination_id, bool paused) = 0;
 };
@@ -130,7 +133,8 @@ class Store {
   virtual Result<std::vector<DeliveryRecord>> DueDeliveries(const std::string& destination_id,
                                                             int64_t now_ms, int limit,
                                                             const std::set<int64_t>& exclude) = 0;
-  // Earliest next_attempt_at among QUEUED deliveries of the destination, if any.
+  // Earliest next_attempt_at among QUEUED heads (the oldest QUEUED delivery
+  // of each patient_key) of the destination, if any; in-flight heads count.
   virtual Result<std::optional<int64_t>> NextDueAt(const std::string& destination_id) = 0;
   // Count of QUEUED deliveries per destination.
   virtual Result<std::map<std::string, int64_t>> QueueDepths() = 0;

@@ -491,6 +491,37 @@ TEST_P(StoreContract, DeliveryRecordsAttemptsAndTxnReads) {
   EXPECT_EQ((*at)[1].at_ms, 900);
 }
 
+// Regression: reprocess restarts a delivery's retry budget (attempts = 0), so
+// the engine hands in number 1 again; the store must keep counting, not
+// refuse the attempt (which left the delivery QUEUED forever).
+TEST_P(StoreContract, AttemptNumbersContinueAfterReprocess) {
+  int64_t m = Insert(Msg("F", "M1"));
+  int64_t d = AddDelivery(m, "dest", "A", 100);
+  for (int run = 0; run < 2; ++run) {
+    ASSERT_TRUE(store_
+                    ->WriteSync([&](WriteTxn& t) -> Status {
+                      HIE_RETURN_IF_ERROR(
+                          t.RecordAttempt({d, 1, 200 + run, 1, false, "failed", "HTTP 400"}));
+                      return t.UpdateDelivery(d, DeliveryState::kError, 1, 0, "HTTP 400", 300);
+                    })
+                    .ok());
+    ASSERT_TRUE(store_
+                    ->WriteSync([&](WriteTxn& t) {
+                      return t.UpdateDelivery(d, DeliveryState::kQueued, 0, 400, "", 400);
+                    })
+                    .ok());
+  }
+  auto at = store_->GetAttempts(d);
+  ASSERT_TRUE(at.ok());
+  ASSERT_EQ(at->size(), 2u);
+  EXPECT_EQ((*at)[0].number, 1);
+  EXPECT_EQ((*at)[1].number, 2);
+  auto due = store_->DueDeliveries("dest", 1000, 10, {});
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].id, d);
+}
+
 TEST_P(StoreContract, NextDueAtQueueDepthsAndPause) {
   auto none = store_->NextDueAt("dest");
   ASSERT_TRUE(none.ok());

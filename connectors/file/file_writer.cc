@@ -61,9 +61,8 @@ Status WriteFileAtomic(const std::filesystem::path& dir, const std::string& file
                   dir.string());
   }
   const std::filesystem::path target = dir / file_name;
-  const std::filesystem::path temp =
-      dir / ("." + file_name + ".tmp." + std::to_string(::getpid()) + "." +
-             std::to_string(g_temp_counter.fetch_add(1)));
+  const std::filesystem::path temp = dir / ("." + file_name + ".tmp." + std::to_string(::getpid()) +
+                                            "." + std::to_string(g_temp_counter.fetch_add(1)));
 
   Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (fd.get() < 0) return IoError("open", temp, errno);

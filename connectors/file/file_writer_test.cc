@@ -22,9 +22,8 @@ std::string ReadAll(const fs::path& p) {
 class FileWriterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("hie_file_writer_" + std::to_string(::getpid()) + "_" +
-            std::to_string(std::random_device{}()));
+    dir_ = fs::temp_directory_path() / ("hie_file_writer_" + std::to_string(::getpid()) + "_" +
+                                        std::to_string(std::random_device{}()));
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -53,9 +52,9 @@ TEST_F(FileWriterTest, WritesCreatesDirAndOverwrites) {
 }
 
 TEST_F(FileWriterTest, RejectsNamesThatLeaveTheDirectory) {
-  for (const std::string& bad : {std::string(""), std::string("."), std::string(".."),
-                                 std::string("../x"), std::string("a/b"), std::string("/etc/x"),
-                                 std::string("x..y"), std::string("a\0b", 3)}) {
+  for (const std::string& bad :
+       {std::string(""), std::string("."), std::string(".."), std::string("../x"),
+        std::string("a/b"), std::string("/etc/x"), std::string("x..y"), std::string("a\0b", 3)}) {
     Status st = WriteFileAtomic(dir_, bad, "x");
     EXPECT_EQ(st.code(), ErrorCode::kInvalidArgument) << bad;
     EXPECT_NE(st.message().find("invalid file name"), std::string::npos);

@@ -28,8 +28,8 @@ struct SlistDeleter {
 
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' ||
-                        s.back() == '\n')) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
     s.remove_suffix(1);
   }
   return s;
@@ -150,8 +150,8 @@ Result<HttpClientResponse> HttpClient::Request(
                     where);
     }
     if (rc == CURLE_URL_MALFORMAT || rc == CURLE_UNSUPPORTED_PROTOCOL) {
-      return Status(ErrorCode::kConfigError,
-                    "HTTP 地址无效 (bad URL) " + where + ": " + detail, where);
+      return Status(ErrorCode::kConfigError, "HTTP 地址无效 (bad URL) " + where + ": " + detail,
+                    where);
     }
     return Status(ErrorCode::kNetworkError,
                   "HTTP 请求失败 (network error) " + method_str + " " + where + ": " + detail,

@@ -41,9 +41,10 @@ class HttpClient {
 
   // method: "GET", "POST", "PUT", ...; headers are sent as given; `timeout`
   // bounds the whole request (connect included). Redirects are not followed.
-  Result<HttpClientResponse> Request(std::string_view method, const std::string& url,
-                                     const std::vector<std::pair<std::string, std::string>>& headers,
-                                     std::string_view body, std::chrono::milliseconds timeout);
+  Result<HttpClientResponse> Request(
+      std::string_view method, const std::string& url,
+      const std::vector<std::pair<std::string, std::string>>& headers, std::string_view body,
+      std::chrono::milliseconds timeout);
 
  private:
   struct Impl;

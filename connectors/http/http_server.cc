@@ -55,11 +55,21 @@ void AppendJsonString(std::string& out, std::string_view s) {
   out.push_back('"');
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           static const char kHex[] = "0123456789abcdef";
@@ -139,8 +149,7 @@ std::vector<std::pair<std::string, std::string>> ParseQueryString(std::string_vi
   return out;
 }
 
-std::string JsonErrorBody(std::string_view code, std::string_view message,
-                          std::string_view where) {
+std::string JsonErrorBody(std::string_view code, std::string_view message, std::string_view where) {
   std::string out = "{\"error\":{\"code\":";
   AppendJsonString(out, code);
   out += ",\"message\":";
@@ -303,10 +312,9 @@ class Session : public std::enable_shared_from_this<Session> {
     body.more = true;
     buffer_size_ = body.size;
     stream_.expires_after(state_->opts.idle_timeout);
-    http::async_read(stream_, buffer_, *body_parser_,
-                     [self = shared_from_this()](beast::error_code ec, size_t) {
-                       self->OnBody(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *body_parser_,
+        [self = shared_from_this()](beast::error_code ec, size_t) { self->OnBody(ec); });
   }
 
   void OnBody(beast::error_code ec) {
@@ -337,8 +345,8 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.expires_never();
     req_.body_truncated = truncated_;
     if (truncated_) keep_alive_ = false;
-    req_.body_size = content_length_ ? static_cast<size_t>(*content_length_)
-                                     : static_cast<size_t>(received_);
+    req_.body_size =
+        content_length_ ? static_cast<size_t>(*content_length_) : static_cast<size_t>(received_);
     // Body not read to its end (discard cap hit): the stream is unusable.
     if (body_parser_ && !body_parser_->is_done()) keep_alive_ = false;
     body_parser_.reset();
@@ -451,21 +459,22 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 void HttpServer::State::DoAccept() {
-  acceptor.async_accept(
-      net::make_strand(io), [self = shared_from_this()](beast::error_code ec, tcp::socket sock) {
-        if (ec) {
-          if (ec == net::error::operation_aborted || !self->acceptor.is_open()) return;
-          HIE_LOG_WARN("http accept failed: {}", ec.message());
-        } else {
-          beast::error_code ignored;
-          sock.set_option(tcp::no_delay(true), ignored);
-          uint64_t id = self->next_id.fetch_add(1);
-          auto session = std::make_shared<Session>(std::move(sock), self, id);
-          self->Register(id, session);
-          session->Run();  // closes at once if stopping
-        }
-        if (!self->stopping.load()) self->DoAccept();
-      });
+  acceptor.async_accept(net::make_strand(io),
+                        [self = shared_from_this()](beast::error_code ec, tcp::socket sock) {
+                          if (ec) {
+                            if (ec == net::error::operation_aborted || !self->acceptor.is_open())
+                              return;
+                            HIE_LOG_WARN("http accept failed: {}", ec.message());
+                          } else {
+                            beast::error_code ignored;
+                            sock.set_option(tcp::no_delay(true), ignored);
+                            uint64_t id = self->next_id.fetch_add(1);
+                            auto session = std::make_shared<Session>(std::move(sock), self, id);
+                            self->Register(id, session);
+                            session->Run();  // closes at once if stopping
+                          }
+                          if (!self->stopping.load()) self->DoAccept();
+                        });
 }
 
 void HttpServer::State::Register(uint64_t id, const std::shared_ptr<Session>& s) {
@@ -490,10 +499,10 @@ Status HttpServer::Start() {
   const auto& o = state_->opts;
   const std::string addr_text = o.host + ":" + std::to_string(o.port);
   auto fail = [&](const std::string& what, const beast::error_code& ec) {
-    return Status(ErrorCode::kUnavailable,
-                  "无法监听 HTTP 地址 (listen failed) " + addr_text + ": " + what + ": " +
-                      ec.message(),
-                  addr_text);
+    return Status(
+        ErrorCode::kUnavailable,
+        "无法监听 HTTP 地址 (listen failed) " + addr_text + ": " + what + ": " + ec.message(),
+        addr_text);
   };
   beast::error_code ec;
   tcp::endpoint ep;

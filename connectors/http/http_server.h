@@ -86,8 +86,7 @@ std::string PercentDecode(std::string_view in, bool plus_is_space);
 // Splits "a=1&b=%20x" into decoded pairs, in order.
 std::vector<std::pair<std::string, std::string>> ParseQueryString(std::string_view qs);
 // {"error":{"code":..,"message":..,"where":..}} with JSON escaping.
-std::string JsonErrorBody(std::string_view code, std::string_view message,
-                          std::string_view where);
+std::string JsonErrorBody(std::string_view code, std::string_view message, std::string_view where);
 
 class HttpServer {
  public:

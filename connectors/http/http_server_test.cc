@@ -164,8 +164,8 @@ TEST(HttpServerHelpers, PercentDecodeAndQuery) {
 TEST_F(HttpServerTest, GetDecodesPathQueryAndHeaders) {
   StartServer();
   Conn c(server_->port());
-  auto req = Get(
-      "/api/v1/patients/%E5%BC%A0?name=%E5%BC%A0%E4%B8%89&identifier=NI%7C110&q=a+b&name=x");
+  auto req =
+      Get("/api/v1/patients/%E5%BC%A0?name=%E5%BC%A0%E4%B8%89&identifier=NI%7C110&q=a+b&name=x");
   req.set("X-Facility-Id", "XQRMYY");
   auto res = c.Do(std::move(req));
   EXPECT_EQ(res.result_int(), 200);
@@ -323,18 +323,19 @@ TEST_F(HttpServerTest, MalformedRequestGets400JsonAndClose) {
   struct Case {
     std::string raw, where;
   };
-  for (const Case& k : {Case{"G@T / HTTP/1.1\r\nHost: x\r\n\r\n", "request-line"},
-                        Case{"GET / HTTP/1.1\r\nBad Header\r\n\r\n", "header"},
-                        Case{"POST / HTTP/1.1\r\nContent-Length: abc\r\n\r\n", "header"},
-                        Case{"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-                             "body"}}) {
+  for (const Case& k :
+       {Case{"G@T / HTTP/1.1\r\nHost: x\r\n\r\n", "request-line"},
+        Case{"GET / HTTP/1.1\r\nBad Header\r\n\r\n", "header"},
+        Case{"POST / HTTP/1.1\r\nContent-Length: abc\r\n\r\n", "header"},
+        Case{"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "body"}}) {
     Conn c(server_->port());
     c.SendRaw(k.raw);
     auto res = c.Read();
     EXPECT_EQ(res.result_int(), 400) << k.raw;
     EXPECT_EQ(res[http::field::server], "county-hie");
-    EXPECT_NE(res.body().find("{\"error\":{\"code\":\"parse_error\",\"message\":\"HTTP 请求无法解析"),
-              std::string::npos)
+    EXPECT_NE(
+        res.body().find("{\"error\":{\"code\":\"parse_error\",\"message\":\"HTTP 请求无法解析"),
+        std::string::npos)
         << res.body();
     EXPECT_NE(res.body().find("\"where\":\"" + k.where + "\""), std::string::npos) << res.body();
     EXPECT_TRUE(c.ClosedByPeer());

@@ -150,7 +150,8 @@ constexpr char kQueueDepths[] =
     "GROUP BY destination_id";
 constexpr char kRecordAttempt[] =
     "INSERT INTO delivery_attempts(delivery_id, number, at, duration_ms, ok, outcome, response) "
-    "VALUES(?1,?2,?3,?4,?5,?6,?7)";
+    "VALUES(?1,(SELECT COALESCE(MAX(number),0)+1 FROM delivery_attempts WHERE delivery_id=?1)"
+    "+0*?2,?3,?4,?5,?6,?7)";  // numbered by the store: reprocessing continues the count
 constexpr char kGetAttempts[] =
     "SELECT delivery_id, number, at, duration_ms, ok, outcome, response FROM delivery_attempts "
     "WHERE delivery_id=?1 ORDER BY number";

@@ -71,7 +71,7 @@ class CliTest(H.HubTestCase):
         rc, out, err = self.cli("send", "--to", "127.0.0.1:1", str(path))
         self.assertNotEqual(rc, 0)
 
-    def test_send_rejected_message_prints_ar_and_fails(self):
+    def test_send_rejected_message_prints_ar(self):
         m, ctl = H.adt("A04", facility="NOSUCH", patient=H.Patient(811))
         path = self.write("rej.hl7", [m], "\r\n")
         rc, out, err = self.cli("send", "--to", f"127.0.0.1:{self.hub.mllp_port}", str(path))

@@ -92,6 +92,19 @@ class MllpTest(H.HubTestCase):
         self.assertIn(p.name, body)
         self.assertIn("葡萄糖", body)
 
+    def test_gb18030_stored_and_emitted_as_utf8(self):
+        for label in ("GB 18030-2000", "GBK"):
+            p = H.Patient(310 + len(label))
+            msg, ctl = H.adt("A04", patient=p)
+            msg = msg.replace("|UNICODE UTF-8", "|" + label)
+            with self.hub.mllp() as c:
+                c.send_raw(H.frame(msg.encode("gb18030")))
+                self.assertAA(c.read_ack(), ctl)
+            self.hub.wait_status(self.hub.message_id(ctl), "SENT")
+            body = [r for r in self.dest.delivered() if r.control_id == ctl][0].body.decode("utf-8")
+            self.assertIn(p.name, body, label)
+            self.assertIn("城关镇东湖村", body, label)
+
     # ---- rejected input: AR with ERR, kept raw
     def test_unknown_facility_rejected_and_kept(self):
         msg, ctl = H.adt("A04", facility="NOSUCHFAC")
