@@ -117,6 +117,28 @@ class MllpTest(H.HubTestCase):
         # and it is not a message that gets routed
         self.assertIsNone(self.hub.find_message(ctl))
 
+    def test_content_error_answered_ae_and_kept_as_error(self):
+        # A lab result without PID: kept (nothing lost), answered AE with ERR naming PID,
+        # not routed, and reprocessing it cannot help (409 with the reason).
+        ctl = H.new_control_id("AE")
+        msg = (H.msh("ORU^R01", "XQRMYY", ctl) + "\r"
+               "OBR|1|L1|L1|GLU^葡萄糖^L\rOBX|1|NM|GLU^葡萄糖^L||5.6|mmol/L|||||F\r")
+        ack = self.hub.send(msg)
+        self.assertEqual(ack.msa_code, "AE", ack)
+        self.assertEqual(ack.control_id, ctl)
+        self.assertIn("PID", "|".join(ack.err))
+        m = self.hub.find_message(ctl)
+        self.assertIsNotNone(m, "an AE'd message is kept")
+        self.assertEqual(m["status"], "ERROR")
+        self.assertEqual(m["error"]["where"], "PID")
+        r = self.hub.api("POST", f"/api/v1/messages/{m['id']}/reprocess")
+        self.assertEqual(r.status, 409, r)
+        self.assertEqual(r.json()["error"]["where"], "PID")
+        # a repeat gets the same AE, not a second message
+        again = self.hub.send(msg)
+        self.assertEqual(again.msa_code, "AE")
+        self.assertEqual(len([x for x in self.hub.messages(limit=1000) if x["control_id"] == ctl]), 1)
+
     def test_unparseable_rejected_and_kept(self):
         junk = "THIS IS NOT HL7 " + H.new_control_id("J")
         ack = self.hub.send(junk)
