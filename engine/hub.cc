@@ -2,8 +2,10 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include "connectors/file/file_writer.h"
 #include "core/log.h"
@@ -26,6 +28,19 @@ Status Hub::Start() {
     return Status(ErrorCode::kConfigError,
                   "无法创建数据目录 (cannot create data_dir) " + config_.data_dir + ": " + ec.message(),
                   "hub.data_dir");
+  }
+  {
+    std::vector<std::string> facility_ids;
+    for (const auto& f : config_.facilities) facility_ids.push_back(f.id);
+    terminology_ = std::make_unique<TerminologyService>(config_.terminology_dir,
+                                                        std::move(facility_ids), env_, &metrics_);
+    auto loaded = terminology_->Load();
+    if (!loaded.ok()) {
+      // where = "file:line" of the bad row (or the directory): exit code 2.
+      return Status(ErrorCode::kConfigError,
+                    "术语文件有误 (bad terminology file): " + loaded.status().message(),
+                    loaded.status().where());
+    }
   }
   if (config_.store != "sqlite") {
     return Status(ErrorCode::kNotImplemented,
@@ -55,7 +70,8 @@ Status Hub::Start() {
   intake_ = std::make_unique<Intake>(config_, *store_, env_, metrics_,
                                      [this](const std::vector<std::string>& dests) {
                                        for (const auto& d : dests) delivery_->Wake(d);
-                                     });
+                                     },
+                                     terminology_.get());
   RestDeps deps;
   deps.config = &config_;
   deps.store = store_.get();
@@ -65,6 +81,7 @@ Status Hub::Start() {
   deps.metrics = &metrics_;
   deps.env = &env_;
   deps.draining = &draining_;
+  deps.terminology = terminology_.get();
   rest_ = std::make_unique<RestApi>(deps);
 
   metrics_.AddCallbackGauge(
@@ -109,6 +126,8 @@ Status Hub::Start() {
       io_.run();
     });
   }
+  signals_ = std::make_unique<boost::asio::signal_set>(sig_io_, SIGINT, SIGTERM);
+  signals_->add(SIGHUP);
   HIE_RETURN_IF_ERROR(WritePortsFile());
   HIE_LOG_INFO("{} 已启动 (started): MLLP {} HTTP {}, 数据目录 (data_dir) {}", config_.hub_name,
                config_.mllp.enabled ? config_.mllp.host + ":" + std::to_string(mllp_port()) : "-",
@@ -137,12 +156,28 @@ void Hub::OnMllp(MllpInbound in, MllpReply reply) {
 }
 
 void Hub::RunUntilSignal() {
-  boost::asio::io_context sig_io;
-  boost::asio::signal_set signals(sig_io, SIGINT, SIGTERM);
-  signals.async_wait([](const boost::system::error_code&, int sig) {
-    HIE_LOG_INFO("收到信号 {}，开始停止 (signal received, draining)", sig);
-  });
-  sig_io.run();
+  if (!signals_) {
+    signals_ = std::make_unique<boost::asio::signal_set>(sig_io_, SIGINT, SIGTERM);
+    signals_->add(SIGHUP);
+  }
+  // Re-arms after each SIGHUP; returns (so run() ends) on SIGINT/SIGTERM.
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [this, &on_signal](const boost::system::error_code& ec, int sig) {
+        if (ec) return;
+        if (sig == SIGHUP) {
+          HIE_LOG_INFO("收到 SIGHUP，重新加载术语 (SIGHUP: reloading terminology)");
+          if (terminology_ && terminology_->configured()) {
+            (void)terminology_->Reload();  // logs the outcome itself
+          } else {
+            HIE_LOG_WARN("未配置 terminology.dir，无需重新加载 (no terminology.dir; nothing to reload)");
+          }
+          signals_->async_wait(on_signal);
+          return;
+        }
+        HIE_LOG_INFO("收到信号 {}，开始停止 (signal received, draining)", sig);
+      };
+  signals_->async_wait(on_signal);
+  sig_io_.run();
   Shutdown();
 }
 

@@ -1,6 +1,7 @@
 // The hub: wires config, store, intake, pipeline, delivery, the MLLP and
 // HTTP listeners and the REST API explicitly (no self-registration), runs
-// them on one event loop, and drains on SIGTERM/SIGINT.
+// them on one event loop, and drains on SIGTERM/SIGINT. SIGHUP reloads the
+// terminology directory (a rejected reload keeps the old maps).
 // Thread rules: Start/Run/Shutdown from the main thread only.
 #pragma once
 
@@ -22,6 +23,7 @@
 #include "engine/intake.h"
 #include "engine/pipeline.h"
 #include "engine/rest_api.h"
+#include "engine/terminology_service.h"
 #include "store/store.h"
 
 namespace hie {
@@ -33,7 +35,8 @@ class Hub {
 
   // Opens the store, starts workers and listeners, writes DATA_DIR/ports.json.
   Status Start();
-  // Blocks until SIGTERM/SIGINT, then drains and returns.
+  // Blocks until SIGTERM/SIGINT, then drains and returns. SIGHUP reloads the
+  // terminology and keeps waiting.
   void RunUntilSignal();
   // Stops accepting, finishes in-flight work (or leaves it safely queued in
   // the store), closes the store. Idempotent.
@@ -49,6 +52,7 @@ class Hub {
   Config config_;
   Env& env_;
   MetricsRegistry metrics_;
+  std::unique_ptr<TerminologyService> terminology_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<DeliveryService> delivery_;
   std::unique_ptr<Pipeline> pipeline_;
@@ -57,6 +61,10 @@ class Hub {
   boost::asio::io_context io_;
   std::unique_ptr<MllpServer> mllp_;
   std::unique_ptr<HttpServer> http_;
+  // Signals are caught from Start on (before ports.json says we are up), so
+  // an early SIGHUP never kills the process with the default action.
+  boost::asio::io_context sig_io_;
+  std::unique_ptr<boost::asio::signal_set> signals_;
   std::vector<std::thread> io_threads_;
   std::atomic<bool> draining_{false};
   bool shut_down_ = false;

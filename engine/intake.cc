@@ -47,11 +47,12 @@ std::string Timestamp14(int64_t ms) {
 }  // namespace
 
 Intake::Intake(const Config& config, Store& store, Env& env, MetricsRegistry& metrics,
-               OnCommitted on_committed)
+               OnCommitted on_committed, TerminologyService* terminology)
     : config_(config),
       store_(store),
       env_(env),
       on_committed_(std::move(on_committed)),
+      terminology_(terminology),
       router_(config) {
   filtered_ = &metrics.GetCounter("hie_messages_filtered_total", "Messages no route matched");
   routed_ = &metrics.GetCounter("hie_messages_routed_total", "Messages queued for delivery");
@@ -229,6 +230,14 @@ void Intake::Submit(IntakeInput in, Done done) {
     }
   }
 
+  // Terminology lookups now, while the parsed views are alive; only the misses
+  // are kept, and they are recorded after the commit (with the message id).
+  std::vector<UnmappedFind> unmapped;
+  if (terminology_ != nullptr) {
+    terminology_->CheckMessage(*parsed, msh->message_type, facility, &unmapped);
+  }
+  std::string unmapped_facility = unmapped.empty() ? std::string() : facility;
+
   auto m = std::make_shared<NewMessage>();
   m->facility_id = facility;
   m->dedupe_key = in.idempotency_key.empty() ? control_id : in.idempotency_key;
@@ -313,8 +322,9 @@ void Intake::Submit(IntakeInput in, Done done) {
         answer->ack = m->response;
         return Status::Ok();
       },
-      [this, answer, decision, done = std::move(done), start_ns, msh_copy = *msh,
-       ts](const Status& st) {
+      [this, answer, decision, done = std::move(done), start_ns, msh_copy = *msh, ts,
+       unmapped = std::move(unmapped),
+       unmapped_facility = std::move(unmapped_facility)](const Status& st) {
         if (!st.ok()) {
           // Nothing was committed: say so (AR), the sender will resend.
           IntakeAnswer fail;
@@ -335,6 +345,9 @@ void Intake::Submit(IntakeInput in, Done done) {
         }
         intake_seconds_->Observe(static_cast<double>(env_.MonoNanos() - start_ns) / 1e9);
         done(*answer);
+        if (!unmapped.empty() && answer->kind != IntakeAnswer::Kind::kDuplicate) {
+          terminology_->RecordUnmapped(unmapped, unmapped_facility, answer->message_id);
+        }
         if (answer->kind == IntakeAnswer::Kind::kAccepted) {
           if (decision->destination_ids.empty()) {
             filtered_->Inc();

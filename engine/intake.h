@@ -19,6 +19,7 @@
 #include "core/status.h"
 #include "engine/config.h"
 #include "engine/router.h"
+#include "engine/terminology_service.h"
 #include "store/store.h"
 
 namespace hie {
@@ -63,8 +64,10 @@ class Intake {
   // its status (QUEUED or FILTERED) and its outbox rows commit together, one
   // write per message. The Pipeline handles what is left RECEIVED (reprocess,
   // recovery).
+  // `terminology` (may be null) checks each accepted message's codes before
+  // the commit and records the unmapped ones after it (never delaying the ACK).
   Intake(const Config& config, Store& store, Env& env, MetricsRegistry& metrics,
-         OnCommitted on_committed);
+         OnCommitted on_committed, TerminologyService* terminology = nullptr);
 
   // Processes one input; `done` gets the answer after the durable commit
   // (or at once for inputs that cannot be stored at all).
@@ -79,6 +82,7 @@ class Intake {
   Store& store_;
   Env& env_;
   OnCommitted on_committed_;
+  TerminologyService* terminology_;
   Router router_;
   std::atomic<uint64_t> ack_seq_{0};
   Counter* received_mllp_;

@@ -4,6 +4,7 @@
 //   messages   list messages of a running hub (REST API)
 //   message    one message with its trace and deliveries
 //   reprocess  run an ERROR message again
+//   terminology check DIR | reload | unmapped [--csv] | translate SYSTEM CODE TARGET
 // Exit codes: 0 ok, 1 failure, 2 bad config or usage.
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -19,6 +20,7 @@
 #include "engine/hub.h"
 #include "mappings/hl7v2/ack.h"
 #include "mappings/hl7v2/batch.h"
+#include "terminology/terminology.h"
 
 namespace hie {
 namespace {
@@ -36,7 +38,12 @@ int Serve(const std::string& config_path, const std::string& data_dir) {
   Hub hub(std::move(config), Env::Default());
   Status st = hub.Start();
   if (!st.ok()) {
-    std::cerr << "启动失败 (start failed): " << st.ToString() << "\n";
+    if (st.code() == ErrorCode::kConfigError && !st.where().empty()) {
+      // "file:line: reason", like a bad config file.
+      std::cerr << "启动失败 (start failed): " << st.where() << ": " << st.message() << "\n";
+    } else {
+      std::cerr << "启动失败 (start failed): " << st.ToString() << "\n";
+    }
     hub.Shutdown();
     return st.code() == ErrorCode::kConfigError || st.code() == ErrorCode::kNotImplemented ? 2 : 1;
   }
@@ -232,6 +239,179 @@ int Reprocess(const std::string& api, int64_t id) {
   return 0;
 }
 
+// ---------------------------------------------------------------- terminology
+
+// `hie terminology check DIR`: loads offline; 0 loaded, 2 refused (file:line: reason).
+int TerminologyCheck(const std::string& dir) {
+  auto snap = LoadTerminologyDir(dir);
+  if (!snap.ok()) {
+    std::cerr << snap.status().where() << ": " << snap.status().message() << "\n";
+    return 2;
+  }
+  const LoadStats& st = (*snap)->stats();
+  std::cout << "术语目录 (terminology dir) " << dir << " 可以加载 (loads):\n"
+            << "  文件 (files)              " << st.files << "\n"
+            << "  代码系统 (systems)        " << (*snap)->systems().size() << "\n"
+            << "  概念 (concepts)           " << (*snap)->concept_count() << "\n"
+            << "  映射 (mappings)           " << (*snap)->mapping_count() << "\n"
+            << "  值集成员 (value set members) " << st.value_set_members << "\n"
+            << "  待填映射 (pending rows)   " << st.pending_rows << "\n"
+            << "  警告 (warnings)           " << st.warnings.size() << "\n";
+  for (const auto& w : st.warnings) std::cout << "警告 (warning): " << w << "\n";
+  return 0;
+}
+
+struct ApiReply {
+  long status = 0;
+  std::string body;
+  nlohmann::json json;  // discarded when the body is not JSON
+};
+
+Result<ApiReply> CallApiRaw(const std::string& api, const std::string& method,
+                            const std::string& path, const std::string& body = "") {
+  HttpClient client;
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
+  auto resp = client.Request(method, api + path, headers, body, std::chrono::seconds(60));
+  if (!resp.ok()) return resp.status();
+  ApiReply r;
+  r.status = resp->status;
+  r.body = resp->body;
+  r.json = nlohmann::json::parse(r.body, nullptr, false);
+  return r;
+}
+
+// "where: message" of an {"error":{...}} answer.
+std::string ApiErrorText(const ApiReply& r) {
+  if (r.json.is_object() && r.json.contains("error") && r.json["error"].is_object()) {
+    const auto& e = r.json["error"];
+    std::string where = e.value("where", std::string());
+    return (where.empty() ? "" : where + ": ") + e.value("message", std::string());
+  }
+  return "HTTP " + std::to_string(r.status) + " " + r.body.substr(0, 200);
+}
+
+int TerminologyReload(const std::string& api) {
+  auto r = CallApiRaw(api, "POST", "/api/v1/terminology/reload");
+  if (!r.ok()) {
+    std::cerr << "无法连接平台 (cannot reach the hub): " << r.status().ToString() << "\n";
+    return 1;
+  }
+  if (r->status != 200) {
+    std::cerr << "重新加载被拒绝，平台继续使用原有映射 (reload rejected; the hub keeps the previous "
+                 "maps): " << ApiErrorText(*r) << "\n";
+    return r->status == 422 ? 2 : 1;
+  }
+  const auto& j = r->json;
+  std::cout << "已重新加载 (reloaded): 代码系统 (systems) " << j.value("systems", 0)
+            << "，概念 (concepts) " << j.value("concepts", 0) << "，映射 (mappings) "
+            << j.value("mappings", 0) << "，警告 (warnings) " << j.value("warning_count", 0)
+            << "，用时 (took) " << j.value("millis", 0.0) << " ms\n";
+  if (j.contains("warnings") && j["warnings"].is_array()) {
+    for (const auto& w : j["warnings"]) std::cout << "警告 (warning): " << w.get<std::string>() << "\n";
+  }
+  return 0;
+}
+
+// Terminal columns of UTF-8 text: CJK and full-width characters take two.
+size_t DisplayWidth(std::string_view s) {
+  size_t w = 0;
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    uint32_t cp = c;
+    size_t n = 1;
+    if (c >= 0xF0) {
+      n = 4;
+      cp = c & 0x07;
+    } else if (c >= 0xE0) {
+      n = 3;
+      cp = c & 0x0F;
+    } else if (c >= 0xC0) {
+      n = 2;
+      cp = c & 0x1F;
+    }
+    for (size_t k = 1; k < n && i + k < s.size(); ++k) cp = (cp << 6) | (s[i + k] & 0x3F);
+    w += (cp >= 0x1100 && (cp <= 0x115F || (cp >= 0x2E80 && cp <= 0xA4CF) ||
+                           (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+                           (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
+                           (cp >= 0xFFE0 && cp <= 0xFFE6) || cp >= 0x20000))
+             ? 2
+             : 1;
+    i += n;
+  }
+  return w;
+}
+
+void PrintTable(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()));
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], DisplayWidth(row[i]));
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line += std::string(widths[i] - DisplayWidth(row[i]) + 2, ' ');
+    }
+    std::cout << line << "\n";
+  }
+}
+
+int TerminologyUnmapped(const std::string& api, bool csv) {
+  auto r = CallApiRaw(api, "GET", std::string("/api/v1/terminology/unmapped") +
+                                      (csv ? "?format=csv" : ""));
+  if (!r.ok()) {
+    std::cerr << "无法连接平台 (cannot reach the hub): " << r.status().ToString() << "\n";
+    return 1;
+  }
+  if (r->status != 200) {
+    std::cerr << "查询失败 (query failed): " << ApiErrorText(*r) << "\n";
+    return 1;
+  }
+  if (csv) {
+    std::cout << r->body;
+    return 0;
+  }
+  std::vector<std::vector<std::string>> rows = {{"代码系统", "代码", "名称", "机构", "目标系统",
+                                                 "次数", "首次出现", "最近出现", "示例消息"}};
+  for (const auto& e : r->json.value("unmapped", nlohmann::json::array())) {
+    auto str = [&](const char* k) {
+      const auto& v = e.contains(k) ? e[k] : nlohmann::json();
+      return v.is_string() ? v.get<std::string>() : v.is_null() ? std::string() : v.dump();
+    };
+    rows.push_back({str("system"), str("code"), str("display"), str("facility"),
+                    str("target_system"), str("count"), str("first_seen"), str("last_seen"),
+                    str("sample_message_id")});
+  }
+  PrintTable(rows);
+  std::cerr << "共 " << rows.size() - 1 << " 个未映射代码 (unmapped codes)；用 --csv 导出为映射文件模板\n";
+  return 0;
+}
+
+int TerminologyTranslate(const std::string& api, const std::string& system,
+                         const std::string& code, const std::string& target) {
+  nlohmann::json body = {{"system", system}, {"code", code}, {"target", target}};
+  auto r = CallApiRaw(api, "POST", "/api/v1/terminology/translate", body.dump());
+  if (!r.ok()) {
+    std::cerr << "无法连接平台 (cannot reach the hub): " << r.status().ToString() << "\n";
+    return 1;
+  }
+  if (r->status != 200) {
+    std::cerr << "翻译失败 (translate failed): " << ApiErrorText(*r) << "\n";
+    return 2;
+  }
+  const auto& j = r->json;
+  if (!j.value("found", false)) {
+    std::cout << j.value("message", std::string("未映射 (unmapped)")) << "\n";
+    return 1;
+  }
+  std::cout << j.value("system", system) << " " << code << " → " << j.value("target", target) << " "
+            << j.value("target_code", std::string()) << " " << j.value("target_display", std::string())
+            << "\n";
+  return 0;
+}
+
 }  // namespace
 }  // namespace hie
 
@@ -275,6 +455,25 @@ int main(int argc, char** argv) {
   reprocess->add_option("id", id, "消息编号 (message id)")->required();
   reprocess->add_option("--api", api, "平台的 REST 地址 (hub REST API base URL)");
 
+  auto* term = app.add_subcommand("terminology", "术语服务 (terminology: check, reload, unmapped, translate)");
+  term->require_subcommand(1);
+  std::string term_dir;
+  auto* term_check = term->add_subcommand("check", "离线检查术语目录 (load a terminology dir offline)");
+  term_check->add_option("dir", term_dir, "术语目录 (terminology dir)")->required();
+  auto* term_reload = term->add_subcommand("reload", "让运行中的平台重新加载术语 (reload on a running hub)");
+  term_reload->add_option("--api", api, "平台的 REST 地址 (hub REST API base URL)");
+  bool as_csv = false;
+  auto* term_unmapped = term->add_subcommand("unmapped", "未映射的代码 (codes that did not translate)");
+  term_unmapped->add_option("--api", api, "平台的 REST 地址 (hub REST API base URL)");
+  term_unmapped->add_flag("--csv", as_csv, "输出映射文件模板 CSV (print the concept-map CSV to fill in)");
+  std::string t_system, t_code, t_target;
+  auto* term_translate = term->add_subcommand("translate", "翻译一个代码 (translate one code)");
+  term_translate->add_option("system", t_system, "源代码系统 (source system), e.g. HL7 0001")->required();
+  term_translate->add_option("code", t_code, "代码 (code)")->required();
+  term_translate->add_option("target", t_target, "目标代码系统 (target system), e.g. GB/T 2261.1")
+      ->required();
+  term_translate->add_option("--api", api, "平台的 REST 地址 (hub REST API base URL)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -286,5 +485,9 @@ int main(int argc, char** argv) {
   if (*messages) return hie::Messages(api, status, facility, type, since, limit, as_json);
   if (*message) return hie::ShowMessage(api, id, as_json);
   if (*reprocess) return hie::Reprocess(api, id);
+  if (*term_check) return hie::TerminologyCheck(term_dir);
+  if (*term_reload) return hie::TerminologyReload(api);
+  if (*term_unmapped) return hie::TerminologyUnmapped(api, as_csv);
+  if (*term_translate) return hie::TerminologyTranslate(api, t_system, t_code, t_target);
   return 2;
 }

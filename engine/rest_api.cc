@@ -215,10 +215,29 @@ void RestApi::Handle(HttpRequest req, HttpRespond respond) {
       return respond(PauseDestination(std::string(parts[1]), parts[2] == "pause"));
     }
   }
-  if (res == "patients" || res == "documents" || res == "terminology") {
+  if (res == "terminology" && parts.size() == 2 && d_.terminology != nullptr) {
+    const std::string_view sub = parts[1];
+    if (sub == "translate") {
+      if (method != "POST") return not_allowed();
+      return respond(Translate(req));
+    }
+    if (sub == "unmapped") {
+      if (method != "GET") return not_allowed();
+      return respond(Unmapped(req));
+    }
+    if (sub == "systems") {
+      if (method != "GET") return not_allowed();
+      return respond(Systems());
+    }
+    if (sub == "reload") {
+      if (method != "POST") return not_allowed();
+      return respond(ReloadTerminology());
+    }
+  }
+  if (res == "patients" || res == "documents") {
     respond(ErrorResponse(Status(
         ErrorCode::kNotImplemented,
-        "该接口尚未实现 (not implemented yet): 患者索引 EMPI、共享档案与术语服务在后续版本提供",
+        "该接口尚未实现 (not implemented yet): 患者索引 EMPI 与共享档案在后续版本提供",
         req.path)));
     return;
   }
@@ -486,6 +505,173 @@ HttpResponse RestApi::PauseDestination(const std::string& id, bool paused) {
   HIE_LOG_INFO("目的地 {} 已{} (destination {})", id, paused ? "暂停" : "恢复",
                paused ? "paused" : "resumed");
   return JsonResponse(200, json{{"id", id}, {"paused", paused}});
+}
+
+// ---------------------------------------------------------------- terminology
+
+HttpResponse RestApi::Translate(const HttpRequest& req) {
+  const json body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    return ErrorResponse(Status(ErrorCode::kInvalidArgument,
+                                "请求体应为 JSON 对象 (body must be a JSON object) "
+                                "{\"system\":..,\"code\":..,\"target\":..}",
+                                ""));
+  }
+  std::string fields[3];
+  const char* names[3] = {"system", "code", "target"};
+  for (int i = 0; i < 3; ++i) {
+    const std::string pointer = std::string("/") + names[i];
+    auto it = body.find(names[i]);
+    if (it == body.end() || it->is_null()) {
+      return ErrorResponse(Status(ErrorCode::kRequiredMissing,
+                                  std::string("缺少必填字段 (required field missing): ") + names[i],
+                                  pointer));
+    }
+    if (it->is_string()) {
+      fields[i] = it->get<std::string>();
+    } else if (i == 1 && it->is_number_integer()) {
+      fields[i] = it->dump();  // {"code": 1} means "1"
+    } else {
+      return ErrorResponse(Status(ErrorCode::kInvalidArgument,
+                                  std::string("字段应为字符串 (must be a string): ") + names[i],
+                                  pointer));
+    }
+    if (fields[i].empty()) {
+      return ErrorResponse(Status(ErrorCode::kRequiredMissing,
+                                  std::string("字段为空 (empty field): ") + names[i], pointer));
+    }
+  }
+  const std::string& system = fields[0];
+  const std::string& code = fields[1];
+  const std::string& target = fields[2];
+  auto snap = d_.terminology->Current();  // one snapshot for the whole answer
+  const SystemId sys = snap->FindSystem(system);
+  const SystemId tgt = snap->FindSystem(target);
+  // A facility's local system needs no declaration: no map yet means "unmapped".
+  auto is_local = [](const std::string& s) { return s.rfind("local:", 0) == 0; };
+  if (sys == kNoSystem && !is_local(system)) {
+    return ErrorResponse(Status(ErrorCode::kNotFound,
+                                "未知的代码系统 (unknown code system) \"" + system +
+                                    "\"；可用 GET /api/v1/terminology/systems 查看已加载的系统",
+                                "/system"));
+  }
+  if (tgt == kNoSystem && !is_local(target)) {
+    return ErrorResponse(Status(ErrorCode::kNotFound,
+                                "未知的目标代码系统 (unknown target system) \"" + target +
+                                    "\"；可用 GET /api/v1/terminology/systems 查看已加载的系统",
+                                "/target"));
+  }
+  const std::string sys_name = sys != kNoSystem ? snap->System(sys)->name : system;
+  const std::string tgt_name = tgt != kNoSystem ? snap->System(tgt)->name : target;
+  const TranslateResult r = snap->Translate(sys, code, tgt);
+  json j = {{"found", r.found}, {"system", sys_name}, {"code", code}, {"target", tgt_name}};
+  if (sys != kNoSystem) {
+    if (auto display = snap->Lookup(sys_name, code)) j["display"] = std::string(*display);
+  }
+  if (r.found) {
+    j["target_code"] = std::string(r.code);
+    j["target_display"] = std::string(r.display);
+  } else {
+    j["message"] = "未映射 (unmapped): " + sys_name + " " + code + " 没有到 " + tgt_name +
+                   " 的映射 (no mapping)；请在 terminology.dir 的概念映射文件中添加 (add a row to a "
+                   "concept map) 后重新加载 (reload)";
+  }
+  return JsonResponse(200, j);
+}
+
+HttpResponse RestApi::Unmapped(const HttpRequest& req) {
+  const UnmappedRegister& reg = d_.terminology->unmapped();
+  const std::string format = req.Query("format");
+  if (format == "csv") {
+    HttpResponse r;
+    r.content_type = "text/csv; charset=utf-8";
+    r.headers.emplace_back("Content-Disposition", "attachment; filename=\"unmapped.csv\"");
+    r.body = reg.ToConceptMapCsv();
+    return r;
+  }
+  if (!format.empty() && format != "json") {
+    return ErrorResponse(Status(ErrorCode::kInvalidArgument,
+                                "format 只能是 json 或 csv (format must be json or csv)", "format"));
+  }
+  const std::string facility = req.Query("facility");
+  const std::string system = req.Query("system");
+  json arr = json::array();
+  for (const auto& e : reg.Snapshot()) {
+    if (!facility.empty() && e.facility != facility) continue;
+    if (!system.empty() && e.system != system) continue;
+    json sample = e.sample_message_id;
+    if (auto id = ParseId(e.sample_message_id)) sample = *id;
+    arr.push_back({{"system", e.system},
+                   {"code", e.code},
+                   {"display", e.display},
+                   {"facility", e.facility},
+                   {"target_system", e.target_system},
+                   {"count", e.count},
+                   {"first_seen", FormatTimeMillis(e.first_seen_ms)},
+                   {"last_seen", FormatTimeMillis(e.last_seen_ms)},
+                   {"sample_message_id", sample}});
+  }
+  return JsonResponse(200, json{{"unmapped", arr}, {"dropped", reg.dropped()}});
+}
+
+HttpResponse RestApi::Systems() {
+  auto snap = d_.terminology->Current();
+  json arr = json::array();
+  for (const auto& s : snap->systems()) {
+    arr.push_back({{"name", s.name},
+                   {"oid", s.oid},
+                   {"aliases", s.aliases},
+                   {"title", s.title},
+                   {"edition", s.edition},
+                   {"local", s.local}});
+  }
+  const LoadStats& st = snap->stats();
+  return JsonResponse(200, json{{"systems", arr},
+                                {"dir", d_.terminology->dir()},
+                                {"generation", d_.terminology->terminology().generation()},
+                                {"counts",
+                                 {{"files", st.files},
+                                  {"systems", snap->systems().size()},
+                                  {"concepts", snap->concept_count()},
+                                  {"mappings", snap->mapping_count()},
+                                  {"value_set_members", st.value_set_members},
+                                  {"pending_rows", st.pending_rows},
+                                  {"warnings", st.warnings.size()}}}});
+}
+
+HttpResponse RestApi::ReloadTerminology() {
+  if (!d_.terminology->configured()) {
+    return ErrorResponse(Status(ErrorCode::kConflict,
+                                "未配置术语目录 (terminology.dir not configured)，无法重新加载",
+                                "terminology.dir"));
+  }
+  auto rep = d_.terminology->Reload();
+  if (!rep.ok()) {
+    // The file is refused, the running maps stay: 422 with file:line in `where`.
+    HttpResponse r = ErrorResponse(Status(
+        rep.status().code(),
+        "术语文件有误，已保留原有映射 (bad terminology file; the previous maps stay in use): " +
+            rep.status().message(),
+        rep.status().where()));
+    r.status = 422;
+    return r;
+  }
+  constexpr size_t kMaxWarnings = 100;
+  json warnings = json::array();
+  for (size_t i = 0; i < rep->stats.warnings.size() && i < kMaxWarnings; ++i) {
+    warnings.push_back(rep->stats.warnings[i]);
+  }
+  return JsonResponse(200, json{{"status", "reloaded"},
+                                {"systems", rep->systems},
+                                {"concepts", rep->concepts},
+                                {"mappings", rep->mappings},
+                                {"files", rep->stats.files},
+                                {"value_set_members", rep->stats.value_set_members},
+                                {"pending_rows", rep->stats.pending_rows},
+                                {"warning_count", rep->stats.warnings.size()},
+                                {"warnings", warnings},
+                                {"generation", rep->generation},
+                                {"millis", rep->millis}});
 }
 
 }  // namespace hie

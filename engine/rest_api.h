@@ -1,7 +1,7 @@
 // The REST API under /api/v1 (CONTRACT §4), /metrics and the dashboard root.
 // Handlers translate HTTP to intake, store reads and delivery controls; they
 // hold no state of their own. Endpoints that later issues bring (patients,
-// documents, terminology) answer 501 with a clear text, never a fake result.
+// documents) answer 501 with a clear text, never a fake result.
 // Thread rules: Handle() is safe from any thread; it may answer
 // asynchronously (after a durable commit) through `respond`.
 #pragma once
@@ -16,6 +16,7 @@
 #include "engine/delivery.h"
 #include "engine/intake.h"
 #include "engine/pipeline.h"
+#include "engine/terminology_service.h"
 #include "store/store.h"
 
 namespace hie {
@@ -29,6 +30,7 @@ struct RestDeps {
   MetricsRegistry* metrics = nullptr;
   Env* env = nullptr;
   const std::atomic<bool>* draining = nullptr;
+  TerminologyService* terminology = nullptr;
 };
 
 class RestApi {
@@ -45,6 +47,11 @@ class RestApi {
   HttpResponse GetError(int64_t id);
   HttpResponse ListDestinations();
   HttpResponse PauseDestination(const std::string& id, bool paused);
+  // /api/v1/terminology/... (CONTRACT §4).
+  HttpResponse Translate(const HttpRequest& req);
+  HttpResponse Unmapped(const HttpRequest& req);
+  HttpResponse Systems();
+  HttpResponse ReloadTerminology();
 
   RestDeps d_;
 };
