@@ -9,6 +9,7 @@
 
 #include "connectors/file/file_writer.h"
 #include "core/log.h"
+#include "store/open.h"
 
 namespace hie {
 
@@ -25,9 +26,10 @@ Status Hub::Start() {
   std::error_code ec;
   fs::create_directories(config_.data_dir, ec);
   if (ec) {
-    return Status(ErrorCode::kConfigError,
-                  "无法创建数据目录 (cannot create data_dir) " + config_.data_dir + ": " + ec.message(),
-                  "hub.data_dir");
+    return Status(
+        ErrorCode::kConfigError,
+        "无法创建数据目录 (cannot create data_dir) " + config_.data_dir + ": " + ec.message(),
+        "hub.data_dir");
   }
   {
     std::vector<std::string> facility_ids;
@@ -42,36 +44,41 @@ Status Hub::Start() {
                     loaded.status().where());
     }
   }
-  if (config_.store != "sqlite") {
-    return Status(ErrorCode::kNotImplemented,
-                  "PostgreSQL 存储尚未实现 (PostgreSQL store not implemented yet); 请使用 store: sqlite",
-                  config_.source_file + ": hub.store");
-  }
+  // sqlite: a file under data_dir; postgresql://...: the county database,
+  // possibly shared by several hub nodes.
+  const std::string uri = config_.store == "sqlite"
+                              ? "sqlite:" + (fs::path(config_.data_dir) / "hub.db").string()
+                              : config_.store;
   StoreOptions so;
-  so.path = (fs::path(config_.data_dir) / "hub.db").string();
   so.durable_full = config_.durability != "os";
   so.env = &env_;
   so.metrics = &metrics_;
-  auto store = OpenSqliteStore(so);
-  if (!store.ok()) return store.status();
+  auto store = OpenStore(uri, so);
+  if (!store.ok()) {
+    return Status(store.status().code(), store.status().message(),
+                  config_.source_file + ": hub.store = " + RedactStoreUri(uri));
+  }
+  HIE_LOG_INFO("存储 (store): {}", RedactStoreUri(uri));
   store_ = std::move(store).value();
 
   for (const auto& d : config_.destinations) {
     if (d.format == DestinationFormat::kCda) {
-      HIE_LOG_WARN("目的地 {} 的格式 cda 尚未实现，发往它的消息将为 ERROR (CDA output not implemented "
-                   "yet; deliveries to it will fail until the formats issue lands)",
-                   d.id);
+      HIE_LOG_WARN(
+          "目的地 {} 的格式 cda 尚未实现，发往它的消息将为 ERROR (CDA output not implemented "
+          "yet; deliveries to it will fail until the formats issue lands)",
+          d.id);
     }
   }
 
   delivery_ = std::make_unique<DeliveryService>(config_, *store_, env_, metrics_);
-  pipeline_ = std::make_unique<Pipeline>(config_, *store_, env_, metrics_,
-                                         [this](const std::string& dest) { delivery_->Wake(dest); });
-  intake_ = std::make_unique<Intake>(config_, *store_, env_, metrics_,
-                                     [this](const std::vector<std::string>& dests) {
-                                       for (const auto& d : dests) delivery_->Wake(d);
-                                     },
-                                     terminology_.get());
+  pipeline_ = std::make_unique<Pipeline>(
+      config_, *store_, env_, metrics_, [this](const std::string& dest) { delivery_->Wake(dest); });
+  intake_ = std::make_unique<Intake>(
+      config_, *store_, env_, metrics_,
+      [this](const std::vector<std::string>& dests) {
+        for (const auto& d : dests) delivery_->Wake(d);
+      },
+      terminology_.get());
   RestDeps deps;
   deps.config = &config_;
   deps.store = store_.get();
@@ -84,17 +91,17 @@ Status Hub::Start() {
   deps.terminology = terminology_.get();
   rest_ = std::make_unique<RestApi>(deps);
 
-  metrics_.AddCallbackGauge(
-      "hie_queue_depth", "Deliveries waiting (QUEUED) per destination",
-      [this]() -> std::vector<std::pair<std::string, int64_t>> {
-        std::vector<std::pair<std::string, int64_t>> out;
-        auto depths = store_->QueueDepths();
-        for (const auto& d : config_.destinations) {
-          int64_t v = depths.ok() && depths->count(d.id) ? depths->at(d.id) : 0;
-          out.emplace_back("destination=\"" + d.id + "\"", v);
-        }
-        return out;
-      });
+  metrics_.AddCallbackGauge("hie_queue_depth", "Deliveries waiting (QUEUED) per destination",
+                            [this]() -> std::vector<std::pair<std::string, int64_t>> {
+                              std::vector<std::pair<std::string, int64_t>> out;
+                              auto depths = store_->QueueDepths();
+                              for (const auto& d : config_.destinations) {
+                                int64_t v =
+                                    depths.ok() && depths->count(d.id) ? depths->at(d.id) : 0;
+                                out.emplace_back("destination=\"" + d.id + "\"", v);
+                              }
+                              return out;
+                            });
 
   pipeline_->Start();
   delivery_->Start();
@@ -105,8 +112,9 @@ Status Hub::Start() {
     mo.port = config_.mllp.port;
     mo.max_message_bytes = config_.mllp_max_message_bytes;
     mo.idle_timeout = std::chrono::milliseconds(config_.mllp_idle_timeout_ms);
-    mllp_ = std::make_unique<MllpServer>(
-        io_, mo, [this](MllpInbound in, MllpReply reply) { OnMllp(std::move(in), std::move(reply)); });
+    mllp_ = std::make_unique<MllpServer>(io_, mo, [this](MllpInbound in, MllpReply reply) {
+      OnMllp(std::move(in), std::move(reply));
+    });
     HIE_RETURN_IF_ERROR(mllp_->Start());
   }
   if (config_.http.enabled) {
@@ -169,7 +177,8 @@ void Hub::RunUntilSignal() {
           if (terminology_ && terminology_->configured()) {
             (void)terminology_->Reload();  // logs the outcome itself
           } else {
-            HIE_LOG_WARN("未配置 terminology.dir，无需重新加载 (no terminology.dir; nothing to reload)");
+            HIE_LOG_WARN(
+                "未配置 terminology.dir，无需重新加载 (no terminology.dir; nothing to reload)");
           }
           signals_->async_wait(on_signal);
           return;

@@ -104,7 +104,8 @@ void Intake::Reject(IntakeInput in, const Status& why, const std::string& facili
         return Status::Ok();
       },
       [answer, done = std::move(done)](const Status& st) {
-        if (!st.ok()) HIE_LOG_ERROR("无法保存拒收的输入 (cannot keep rejected input): {}", st.ToString());
+        if (!st.ok())
+          HIE_LOG_ERROR("无法保存拒收的输入 (cannot keep rejected input): {}", st.ToString());
         done(*answer);
       });
 }
@@ -130,7 +131,8 @@ void Intake::Submit(IntakeInput in, Done done) {
       Status why = IsKnownOtherFormat(in.content_type)
                        ? Status(ErrorCode::kUnsupportedMedia,
                                 "暂不支持该格式的接收：CDA 与 FHIR 接收尚未实现 (CDA/FHIR intake "
-                                "not implemented yet): " + in.content_type,
+                                "not implemented yet): " +
+                                    in.content_type,
                                 "Content-Type")
                        : Status(ErrorCode::kUnsupportedMedia,
                                 "不支持的内容类型 (unsupported Content-Type) \"" + in.content_type +
@@ -148,8 +150,8 @@ void Intake::Submit(IntakeInput in, Done done) {
 
   if (in.oversized) {
     Status why(ErrorCode::kTooLarge,
-               "消息过大 (message too large): " + std::to_string(in.size) + " 字节 (bytes)，上限 (limit) " +
-                   std::to_string(config_.mllp_max_message_bytes),
+               "消息过大 (message too large): " + std::to_string(in.size) +
+                   " 字节 (bytes)，上限 (limit) " + std::to_string(config_.mllp_max_message_bytes),
                "MLLP");
     std::string ack = ack_for(msh, AckCode::kAR, why);
     Reject(std::move(in), why, facility, control_id, ack, std::move(done));
@@ -173,16 +175,17 @@ void Intake::Submit(IntakeInput in, Done done) {
     facility = in.facility_header;
   }
   if (facility.empty()) {
-    Status why(ErrorCode::kRequiredMissing,
-               "缺少发送机构 MSH-4 (sending facility missing)", "MSH-4");
+    Status why(ErrorCode::kRequiredMissing, "缺少发送机构 MSH-4 (sending facility missing)",
+               "MSH-4");
     Reject(std::move(in), why, "", control_id, ack_for(msh, AckCode::kAR, why), std::move(done));
     return;
   }
   const FacilityConfig* fac = config_.FindFacility(facility);
   if (fac == nullptr) {
-    Status why(ErrorCode::kUnknownFacility,
-               "未登记的发送机构 (unknown facility) \"" + facility + "\"：请在配置 facilities 中添加",
-               "MSH-4");
+    Status why(
+        ErrorCode::kUnknownFacility,
+        "未登记的发送机构 (unknown facility) \"" + facility + "\"：请在配置 facilities 中添加",
+        "MSH-4");
     Reject(std::move(in), why, facility, control_id, ack_for(msh, AckCode::kAR, why),
            std::move(done));
     return;
@@ -269,8 +272,8 @@ void Intake::Submit(IntakeInput in, Done done) {
     ri.facility_id = facility;
     ri.facility_kind = fac->kind;
     *decision = router_.Route(ri);
-    m->status = decision->destination_ids.empty() ? MessageStatus::kFiltered
-                                                  : MessageStatus::kQueued;
+    m->status =
+        decision->destination_ids.empty() ? MessageStatus::kFiltered : MessageStatus::kQueued;
   }
 
   auto answer = std::make_shared<IntakeAnswer>();
@@ -284,7 +287,21 @@ void Intake::Submit(IntakeInput in, Done done) {
           answer->ack = hit->response;
           return Status::Ok();
         }
-        HIE_ASSIGN_OR_RETURN(answer->message_id, txn.InsertMessage(*m));
+        auto inserted = txn.InsertMessage(*m);
+        if (!inserted.ok() && inserted.status().code() == ErrorCode::kConflict) {
+          // Another hub node on the same database took this key meanwhile:
+          // answer as the repeat it is.
+          HIE_ASSIGN_OR_RETURN(auto again, txn.FindByDedupeKey(m->facility_id, m->dedupe_key));
+          if (again) {
+            answer->kind = IntakeAnswer::Kind::kDuplicate;
+            answer->message_id = again->message_id;
+            answer->status = again->status;
+            answer->ack = again->response;
+            return Status::Ok();
+          }
+        }
+        if (!inserted.ok()) return inserted.status();
+        answer->message_id = *inserted;
         const int64_t id = answer->message_id;
         TraceEvent ev;
         ev.at_ms = m->received_at_ms;
@@ -311,7 +328,8 @@ void Intake::Submit(IntakeInput in, Done done) {
                   txn.InsertDelivery(id, d, m->patient_key, m->received_at_ms).status());
             }
             rt.outcome = "queued";
-            rt.detail = "路由 (routes) [" + routes + "] → 已进入发送队列 (queued for) [" + dests + "]";
+            rt.detail =
+                "路由 (routes) [" + routes + "] → 已进入发送队列 (queued for) [" + dests + "]";
           }
           HIE_RETURN_IF_ERROR(txn.AppendTrace(id, rt));
         }
@@ -330,9 +348,10 @@ void Intake::Submit(IntakeInput in, Done done) {
           IntakeAnswer fail;
           fail.kind = IntakeAnswer::Kind::kRejected;
           fail.status = MessageStatus::kError;
-          fail.error = Status(ErrorCode::kStoreError,
-                              "存储失败，消息未被接收，请重发 (store failed, not accepted; resend): " +
-                                  st.message());
+          fail.error =
+              Status(ErrorCode::kStoreError,
+                     "存储失败，消息未被接收，请重发 (store failed, not accepted; resend): " +
+                         st.message());
           fail.ack = BuildAck(&msh_copy, AckCode::kAR, fail.error, NextAckId(), ts);
           HIE_LOG_ERROR("提交失败 (commit failed): {}", st.ToString());
           done(fail);

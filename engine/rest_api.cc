@@ -11,9 +11,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string Dump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 HttpResponse JsonResponse(int status, const json& j) {
   HttpResponse r;
@@ -126,16 +124,17 @@ constexpr const char* kDashboard = R"(<!doctype html>
 
 HttpResponse ErrorResponse(const Status& st) {
   std::string text = st.message().empty() ? std::string(DefaultText(st.code())) : st.message();
-  return JsonResponse(HttpStatus(st.code()),
-                      json{{"error", ErrorJson(std::string(ApiCode(st.code())), text, st.where())}});
+  return JsonResponse(
+      HttpStatus(st.code()),
+      json{{"error", ErrorJson(std::string(ApiCode(st.code())), text, st.where())}});
 }
 
 void RestApi::Handle(HttpRequest req, HttpRespond respond) {
   auto parts = SplitPath(req.path);
   const std::string& method = req.method;
   auto not_allowed = [&] {
-    HttpResponse r = ErrorResponse(
-        Status(ErrorCode::kInvalidArgument, "不支持的方法 (method not allowed) " + method, req.path));
+    HttpResponse r = ErrorResponse(Status(ErrorCode::kInvalidArgument,
+                                          "不支持的方法 (method not allowed) " + method, req.path));
     r.status = 405;
     respond(std::move(r));
   };
@@ -201,9 +200,9 @@ void RestApi::Handle(HttpRequest req, HttpRespond respond) {
     if (parts.size() == 2 && method == "GET") {
       auto id = ParseId(parts[1]);
       if (!id) {
-        return respond(ErrorResponse(
-            Status(ErrorCode::kInvalidArgument, "编号应为正整数 (id must be a positive integer)",
-                   std::string(parts[1]))));
+        return respond(ErrorResponse(Status(ErrorCode::kInvalidArgument,
+                                            "编号应为正整数 (id must be a positive integer)",
+                                            std::string(parts[1]))));
       }
       return respond(GetError(*id));
     }
@@ -237,8 +236,7 @@ void RestApi::Handle(HttpRequest req, HttpRespond respond) {
   if (res == "patients" || res == "documents") {
     respond(ErrorResponse(Status(
         ErrorCode::kNotImplemented,
-        "该接口尚未实现 (not implemented yet): 患者索引 EMPI 与共享档案在后续版本提供",
-        req.path)));
+        "该接口尚未实现 (not implemented yet): 患者索引 EMPI 与共享档案在后续版本提供", req.path)));
     return;
   }
   respond(ErrorResponse(Status(ErrorCode::kNotFound, "没有这个地址 (no such path)", req.path)));
@@ -246,8 +244,8 @@ void RestApi::Handle(HttpRequest req, HttpRespond respond) {
 
 void RestApi::PostMessage(HttpRequest req, HttpRespond respond) {
   if (d_.draining && d_.draining->load()) {
-    respond(ErrorResponse(Status(ErrorCode::kUnavailable,
-                                 "平台正在停止，暂不接收 (hub is draining; resend later)")));
+    respond(ErrorResponse(
+        Status(ErrorCode::kUnavailable, "平台正在停止，暂不接收 (hub is draining; resend later)")));
     return;
   }
   IntakeInput in;
@@ -300,10 +298,11 @@ HttpResponse RestApi::ListMessages(const HttpRequest& req) {
   if (!status.empty()) {
     auto s = ParseMessageStatus(status);
     if (!s) {
-      return ErrorResponse(Status(ErrorCode::kInvalidArgument,
-                                  "未知的状态 (unknown status) \"" + status +
-                                      "\"；可选 RECEIVED, FILTERED, TRANSFORMED, QUEUED, SENT, ERROR",
-                                  "status"));
+      return ErrorResponse(
+          Status(ErrorCode::kInvalidArgument,
+                 "未知的状态 (unknown status) \"" + status +
+                     "\"；可选 RECEIVED, FILTERED, TRANSFORMED, QUEUED, SENT, ERROR",
+                 "status"));
     }
     f.status = *s;
   }
@@ -352,9 +351,9 @@ HttpResponse RestApi::GetMessage(int64_t id, const HttpRequest& req) {
   auto m = d_.store->GetMessage(id);
   if (!m.ok()) {
     if (m.status().code() == ErrorCode::kNotFound) {
-      return ErrorResponse(Status(ErrorCode::kNotFound,
-                                  "没有编号为 " + std::to_string(id) + " 的消息 (message not found)",
-                                  "id"));
+      return ErrorResponse(
+          Status(ErrorCode::kNotFound,
+                 "没有编号为 " + std::to_string(id) + " 的消息 (message not found)", "id"));
     }
     return ErrorResponse(m.status());
   }
@@ -377,9 +376,9 @@ HttpResponse RestApi::GetMessage(int64_t id, const HttpRequest& req) {
                {"destination", d.destination_id},
                {"state", ToString(d.state)},
                {"attempt_count", d.attempts},
-               {"next_attempt_at",
-                d.state == DeliveryState::kQueued ? json(FormatTimeMillis(d.next_attempt_at_ms))
-                                                  : json(nullptr)},
+               {"next_attempt_at", d.state == DeliveryState::kQueued
+                                       ? json(FormatTimeMillis(d.next_attempt_at_ms))
+                                       : json(nullptr)},
                {"last_error", d.last_error},
                {"created_at", FormatTimeMillis(d.created_at_ms)},
                {"updated_at", FormatTimeMillis(d.updated_at_ms)}};
@@ -415,11 +414,15 @@ HttpResponse RestApi::Reprocess(int64_t id) {
   bool to_pipeline = false;
   std::vector<std::string> requeued;
   Status st = d_.store->WriteSync([&](WriteTxn& txn) -> Status {
+    // A store may run this fn again (PostgreSQL retries a batch): start over.
+    to_pipeline = false;
+    requeued.clear();
     HIE_ASSIGN_OR_RETURN(MessageRecord m, txn.GetMessage(id));
     if (m.status != MessageStatus::kError) {
       return Status(ErrorCode::kConflict,
                     "只有 ERROR 状态的消息可以重新处理 (only ERROR messages can be reprocessed); "
-                    "当前状态 (current status): " + std::string(ToString(m.status)),
+                    "当前状态 (current status): " +
+                        std::string(ToString(m.status)),
                     "status");
     }
     HIE_ASSIGN_OR_RETURN(auto ds, txn.DeliveriesOf(id));
@@ -431,14 +434,17 @@ HttpResponse RestApi::Reprocess(int64_t id) {
     if (!m.error_where.empty() && m.error_where.rfind("destination:", 0) != 0 && requeued.empty()) {
       // Refused at intake for its content: the raw bytes have not changed, so
       // running it again would give the same answer.
-      return Status(ErrorCode::kConflict,
-                    "该消息内容有误，重新处理会得到同样结果，请由发送方更正后重发 (the message itself "
-                    "is faulty; have the sender correct and resend): " + m.error_text,
-                    m.error_where);
+      return Status(
+          ErrorCode::kConflict,
+          "该消息内容有误，重新处理会得到同样结果，请由发送方更正后重发 (the message itself "
+          "is faulty; have the sender correct and resend): " +
+              m.error_text,
+          m.error_where);
     }
     TraceEvent ev{now, "reprocess", "ok", ""};
     if (!requeued.empty()) {
-      ev.detail = "重新发送 (re-queued) " + std::to_string(requeued.size()) + " 个投递 (deliveries)";
+      ev.detail =
+          "重新发送 (re-queued) " + std::to_string(requeued.size()) + " 个投递 (deliveries)";
       HIE_RETURN_IF_ERROR(txn.AppendTrace(id, ev));
       return txn.UpdateStatus(id, MessageStatus::kQueued, now, Status::Ok());
     }
@@ -449,9 +455,9 @@ HttpResponse RestApi::Reprocess(int64_t id) {
   });
   if (!st.ok()) {
     if (st.code() == ErrorCode::kNotFound) {
-      return ErrorResponse(Status(ErrorCode::kNotFound,
-                                  "没有编号为 " + std::to_string(id) + " 的消息 (message not found)",
-                                  "id"));
+      return ErrorResponse(
+          Status(ErrorCode::kNotFound,
+                 "没有编号为 " + std::to_string(id) + " 的消息 (message not found)", "id"));
     }
     return ErrorResponse(st);
   }
@@ -572,9 +578,10 @@ HttpResponse RestApi::Translate(const HttpRequest& req) {
     j["target_code"] = std::string(r.code);
     j["target_display"] = std::string(r.display);
   } else {
-    j["message"] = "未映射 (unmapped): " + sys_name + " " + code + " 没有到 " + tgt_name +
-                   " 的映射 (no mapping)；请在 terminology.dir 的概念映射文件中添加 (add a row to a "
-                   "concept map) 后重新加载 (reload)";
+    j["message"] =
+        "未映射 (unmapped): " + sys_name + " " + code + " 没有到 " + tgt_name +
+        " 的映射 (no mapping)；请在 terminology.dir 的概念映射文件中添加 (add a row to a "
+        "concept map) 后重新加载 (reload)";
   }
   return JsonResponse(200, j);
 }
@@ -591,7 +598,8 @@ HttpResponse RestApi::Unmapped(const HttpRequest& req) {
   }
   if (!format.empty() && format != "json") {
     return ErrorResponse(Status(ErrorCode::kInvalidArgument,
-                                "format 只能是 json 或 csv (format must be json or csv)", "format"));
+                                "format 只能是 json 或 csv (format must be json or csv)",
+                                "format"));
   }
   const std::string facility = req.Query("facility");
   const std::string system = req.Query("system");

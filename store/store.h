@@ -1,19 +1,25 @@
 // The store: where every message, its trace, its deliveries and every
 // rejected input live. Engine code talks only to these interfaces, never to
-// SQL of one dialect; store/sqlite (embedded default) implements them now,
-// store/postgres later, and store/store_contract_test.cc holds every backend
-// to the same behaviour.
+// SQL of one dialect; store/sqlite (embedded default) and store/postgres
+// (production, several nodes) implement them, store/open.h opens either by
+// URI, and store/store_contract_test.cc holds every backend to the same
+// behaviour.
 //
 // Writes run as callbacks inside a transaction the store owns (Orthanc's
 // model): Store::Write queues a WriteFn; the store's single writer thread
 // takes every queued WriteFn, runs each in its own savepoint inside ONE
-// transaction (group commit), commits durably, and only then calls each
-// DoneFn. So the MLLP ACK that a DoneFn releases is never ahead of the fsync.
+// transaction (group commit), commits, makes the commit durable, and only
+// then calls each DoneFn. So the MLLP ACK that a DoneFn releases is never
+// ahead of the fsync. (SQLite's durable mode makes a batch durable by its
+// record in a redo log, synced on a syncer thread while the next batch runs,
+// and commits SQLite itself every few milliseconds; see store/sqlite/redo_log.h.
+// Reads see every write whose DoneFn ran.)
 //
 // Thread rules: Store methods are safe from any thread. A WriteTxn is valid
 // only inside its WriteFn, on the writer thread; never keep it. WriteFns must
 // not block on other writes (they would deadlock the writer). DoneFns run on
-// the writer thread and must be quick: post real work elsewhere.
+// a store thread (the writer's or the syncer's), in commit order, and must
+// be quick and never wait for another write: post real work elsewhere.
 #pragma once
 
 #include <cstdint>
@@ -95,8 +101,15 @@ struct StoreOptions {
   std::string path;          // SQLite: database file; PostgreSQL: connection URI
   bool durable_full = true;  // fsync before a commit counts (false: crash-safe only)
   int max_batch = 2048;      // WriteFns per group commit at most
-  Env* env = nullptr;        // clock; Env::Default() when null
+  // SQLite durable mode: how long its transaction may stay open across
+  // batches (they are durable in the redo log meanwhile); tests raise it.
+  int commit_interval_ms = 10;
+  Env* env = nullptr;                  // clock; Env::Default() when null
   MetricsRegistry* metrics = nullptr;  // commit batch size/latency when set
+  // PostgreSQL (several nodes on one database): how long a delivery that
+  // DueDeliveries handed out stays claimed by this node if it never reports
+  // back (the node died). Must exceed the longest send. SQLite ignores it.
+  int64_t claim_lease_ms = 300'000;
 };
 
 class Store {
@@ -115,12 +128,14 @@ class Store {
 
   // --- reads: snapshot reads, any thread ---
   virtual Result<MessageRecord> GetMessage(int64_t id) = 0;  // with raw; kNotFound
-  virtual Result<std::vector<MessageRecord>> ListMessages(const MessageFilter& f) = 0;  // newest first, no raw
+  virtual Result<std::vector<MessageRecord>> ListMessages(
+      const MessageFilter& f) = 0;                                           // newest first, no raw
   virtual Result<std::vector<TraceEvent>> GetTrace(int64_t message_id) = 0;  // in order
   virtual Result<std::vector<DeliveryRecord>> GetDeliveries(int64_t message_id) = 0;
   virtual Result<std::vector<DeliveryAttempt>> GetAttempts(int64_t delivery_id) = 0;
-  virtual Result<std::vector<RejectedInput>> ListRejected(int64_t before_id, int limit) = 0;  // newest first, no raw
-  virtual Result<RejectedInput> GetRejected(int64_t id) = 0;  // with raw
+  virtual Result<std::vector<RejectedInput>> ListRejected(int64_t before_id,
+                                                          int limit) = 0;  // newest first, no raw
+  virtual Result<RejectedInput> GetRejected(int64_t id) = 0;               // with raw
 
   // --- work and recovery: streamed in pages, memory bounded ---
   // Ids of messages in `status` with id > after_id, ascending, at most limit.
@@ -130,6 +145,11 @@ class Store {
   // (QUEUED) delivery of their patient_key and due (next_attempt_at <= now),
   // ascending by id, at most `limit`, skipping ids in `exclude` (in flight).
   // An ERROR delivery does not hold up later ones of the same patient.
+  // Stores shared by several nodes (PostgreSQL) also CLAIM what they return
+  // for this Store: no other Store returns a claimed delivery until
+  // UpdateDelivery (or Close) releases it or claim_lease_ms passes; claims
+  // on ids in `exclude` are extended. This Store may return its own claims
+  // again when they are not excluded.
   virtual Result<std::vector<DeliveryRecord>> DueDeliveries(const std::string& destination_id,
                                                             int64_t now_ms, int limit,
                                                             const std::set<int64_t>& exclude) = 0;

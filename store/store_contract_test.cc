@@ -1,7 +1,9 @@
 // The store contract: every backend must pass this suite. A backend joins by
-// adding a factory to the INSTANTIATE_TEST_SUITE_P list at the bottom (the
-// PostgreSQL one later). Tests use a fresh temp directory each and no clock:
-// times are plain numbers.
+// adding a factory to the INSTANTIATE_TEST_SUITE_P list at the bottom:
+// SQLite always, PostgreSQL when HIE_TEST_PG_URI is set (skipped with a
+// message otherwise). Tests use a fresh temp directory (and, on PostgreSQL,
+// a fresh schema) each and no clock: times are plain numbers. Multi-node
+// cases (two stores on one database) are in store/postgres/pg_store_test.cc.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -19,60 +21,21 @@
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/sqlite_ops.h"
 #include "store/store.h"
+#include "store/store_test_backends.h"
 
 namespace hie {
 namespace {
 
-using StoreFactory = std::function<std::unique_ptr<Store>(const std::string& tmpdir)>;
-
-struct Backend {
-  std::string name;
-  StoreFactory open;
-};
-
-std::unique_ptr<Store> OpenSqliteIn(const std::string& dir) {
-  StoreOptions o;
-  o.path = dir + "/hub.db";
-  o.durable_full = false;  // tests do not need fsync
-  auto s = OpenSqliteStore(o);
-  EXPECT_TRUE(s.ok()) << s.status().ToString();
-  return s.ok() ? std::move(s).value() : nullptr;
-}
-
-std::string MakeTempDir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "hie_store_XXXXXX").string();
-  char* p = mkdtemp(tmpl.data());
-  EXPECT_NE(p, nullptr);
-  return tmpl;
-}
-
-// prefix + decimal n (not "lit" + std::to_string(n): g++ 12 warns falsely).
-std::string Key(const char* prefix, int64_t n) {
-  std::string s(prefix);
-  s += std::to_string(n);
-  return s;
-}
-
-NewMessage Msg(const std::string& facility, const std::string& key, int64_t at = 1000) {
-  NewMessage m;
-  m.facility_id = facility;
-  m.dedupe_key = key;
-  m.control_id = key;
-  m.message_type = "ADT^A04";
-  m.content_type = "application/hl7-v2";
-  m.source = "mllp";
-  m.peer = "10.0.0.1:5000";
-  m.charset = "UTF-8";
-  m.patient_key = "P1";
-  m.raw = "MSH|^~\\&|...";
-  m.response = "MSA|AA|" + key;
-  m.received_at_ms = at;
-  return m;
-}
+using store_test::Backend;
+using store_test::Key;
+using store_test::MakeTempDir;
+using store_test::Msg;
 
 class StoreContract : public ::testing::TestWithParam<Backend> {
  protected:
   void SetUp() override {
+    std::string why = GetParam().unavailable();
+    if (!why.empty()) GTEST_SKIP() << why;
     dir_ = MakeTempDir();
     store_ = GetParam().open(dir_);
     ASSERT_NE(store_, nullptr);
@@ -80,6 +43,8 @@ class StoreContract : public ::testing::TestWithParam<Backend> {
   void TearDown() override {
     if (store_) store_->Close();
     store_.reset();
+    if (dir_.empty()) return;
+    GetParam().cleanup(dir_);
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
@@ -742,7 +707,8 @@ TEST_P(StoreContract, ReopenKeepsEverythingAndClosedStoreRefusesWrites) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreContract,
-                         ::testing::Values(Backend{"Sqlite", OpenSqliteIn}),
+                         ::testing::Values(store_test::SqliteBackend(),
+                                           store_test::PostgresBackend()),
                          [](const ::testing::TestParamInfo<Backend>& i) { return i.param.name; });
 
 // ---- SQLite only ----------------------------------------------------------

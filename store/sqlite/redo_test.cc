@@ -1,0 +1,181 @@
+// The redo log of the durable SQLite store: records round-trip, a torn tail
+// is ignored, and a process that dies with its SQLite transaction still open
+// loses none of the writes whose DoneFn ran (they are replayed at open).
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+
+#include "store/sqlite/redo_log.h"
+#include "store/store.h"
+
+namespace hie {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/hie-redo-XXXXXX";
+    path_ = mkdtemp(tmpl);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+NewMessage Msg(int i) {
+  NewMessage m;
+  m.facility_id = "F1";
+  m.dedupe_key = "C" + std::to_string(i);
+  m.control_id = m.dedupe_key;
+  m.message_type = "ADT^A01";
+  m.content_type = "application/hl7-v2";
+  m.source = "mllp";
+  m.peer = "127.0.0.1:1";
+  m.charset = "UNICODE UTF-8";
+  m.patient_key = "p" + std::to_string(i % 7);
+  m.raw = "MSH|^~\\&|X|F1|||20240101||ADT^A01|" + m.control_id + "|P|2.4\r";
+  m.response = "ACK " + m.control_id;
+  m.received_at_ms = 1000 + i;
+  m.status = MessageStatus::kQueued;
+  return m;
+}
+
+TEST(RedoLog, RecordsRoundTripAndATornTailIsIgnored) {
+  TempDir dir;
+  std::string path = dir.path() + "/log";
+  {
+    auto log = sqlite::RedoLog::Open(path);
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    ASSERT_TRUE(log->Append(1, "one").ok());
+    ASSERT_TRUE(log->Append(2, std::string(5000, 'x')).ok());
+    ASSERT_TRUE(log->Append(3, "three").ok());
+  }
+  // Cut the last record in half, as a power loss mid-write would.
+  fs::resize_file(path, fs::file_size(path) - 3);
+  auto records = sqlite::RedoLog::ReadAll(path);
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), 2u);
+  EXPECT_EQ((*records)[0].seq, 1u);
+  EXPECT_EQ((*records)[0].payload, "one");
+  EXPECT_EQ((*records)[1].payload.size(), 5000u);
+
+  // A flipped byte ends the log there too.
+  {
+    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(17);  // inside the first record's payload
+    f.put('Z');
+  }
+  records = sqlite::RedoLog::ReadAll(path);
+  ASSERT_TRUE(records.ok());
+  EXPECT_EQ(records->size(), 0u);
+}
+
+// The child writes messages, waits for each DoneFn, then dies without
+// closing: its SQLite transaction never commits. The parent reopens.
+TEST(RedoLog, AcknowledgedWritesSurviveADeathWithTheTransactionOpen) {
+  TempDir dir;
+  const std::string db = dir.path() + "/hub.db";
+  constexpr int kMessages = 300;
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    StoreOptions o;
+    o.path = db;
+    o.durable_full = true;
+    o.commit_interval_ms = 600'000;  // never commits: everything must replay
+    auto store = OpenSqliteStore(o);
+    if (!store.ok()) _exit(3);
+    for (int i = 0; i < kMessages; ++i) {
+      Status st = (*store)->WriteSync([i](WriteTxn& txn) -> Status {
+        HIE_ASSIGN_OR_RETURN(int64_t id, txn.InsertMessage(Msg(i)));
+        TraceEvent e;
+        e.at_ms = 1000 + i;
+        e.step = "received";
+        e.outcome = "ok";
+        e.detail = "t";
+        HIE_RETURN_IF_ERROR(txn.AppendTrace(id, e));
+        if (i % 3 == 0) HIE_RETURN_IF_ERROR(txn.InsertDelivery(id, "D1", "p", 1000).status());
+        return Status::Ok();
+      });
+      if (!st.ok()) _exit(4);
+    }
+    // A failed fn must not be replayed: its savepoint was rolled back.
+    Status bad = (*store)->WriteSync([](WriteTxn& txn) -> Status {
+      (void)txn.InsertMessage(Msg(99999));
+      return Status(ErrorCode::kInvalidArgument, "refused");
+    });
+    if (bad.ok()) _exit(5);
+    _exit(0);  // no Close(): the open transaction dies with the process
+  }
+  int wstatus = 0;
+  ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
+  ASSERT_TRUE(WIFEXITED(wstatus));
+  ASSERT_EQ(WEXITSTATUS(wstatus), 0);
+  // Nothing reached the database; everything is in the log.
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(db.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* q = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(raw, "SELECT count(*) FROM messages", -1, &q, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+    EXPECT_EQ(sqlite3_column_int(q, 0), 0);
+    sqlite3_finalize(q);
+    sqlite3_close(raw);
+    auto records = sqlite::RedoLog::ReadAll(db + "-redo");
+    ASSERT_TRUE(records.ok());
+    EXPECT_EQ(records->size(), static_cast<size_t>(kMessages + 1));
+  }
+
+  StoreOptions o;
+  o.path = db;
+  o.durable_full = true;
+  auto store = OpenSqliteStore(o);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  MessageFilter f;
+  f.limit = 1000;
+  auto list = (*store)->ListMessages(f);
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), static_cast<size_t>(kMessages));
+  for (const auto& m : *list) EXPECT_NE(m.control_id, "C99999");
+  auto first = (*store)->GetMessage((*list).back().id);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->control_id, "C0");
+  EXPECT_EQ(first->response, "ACK C0");
+  auto trace = (*store)->GetTrace(first->id);
+  ASSERT_TRUE(trace.ok());
+  EXPECT_EQ(trace->size(), 1u);
+  auto deliveries = (*store)->GetDeliveries(first->id);
+  ASSERT_TRUE(deliveries.ok());
+  EXPECT_EQ(deliveries->size(), 1u);
+  auto depths = (*store)->QueueDepths();
+  ASSERT_TRUE(depths.ok());
+  EXPECT_EQ(depths->at("D1"), kMessages / 3);
+
+  // Dedupe holds for a replayed message, and new writes continue the ids.
+  Status st = (*store)->WriteSync([](WriteTxn& txn) -> Status {
+    HIE_ASSIGN_OR_RETURN(auto hit, txn.FindByDedupeKey("F1", "C5"));
+    if (!hit) return Status(ErrorCode::kNotFound, "C5 lost");
+    return txn.InsertMessage(Msg(kMessages)).status();
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  (*store)->Close();
+
+  // A second open replays nothing more and sees the same.
+  auto again = OpenSqliteStore(o);
+  ASSERT_TRUE(again.ok());
+  list = (*again)->ListMessages(f);
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->size(), static_cast<size_t>(kMessages + 1));
+}
+
+}  // namespace
+}  // namespace hie
