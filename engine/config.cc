@@ -275,7 +275,7 @@ using Keys = std::vector<std::string_view>;
 
 const Keys kRootKeys = {"hub",        "listen",      "mllp",         "http",  "pipeline",
                         "facilities", "terminology", "destinations", "routes"};
-const Keys kHubKeys = {"name", "data_dir", "store", "durability", "log_level"};
+const Keys kHubKeys = {"name", "data_dir", "store", "durability", "log_level", "claim_lease"};
 const Keys kListenKeys = {"mllp", "http"};
 const Keys kMllpKeys = {"max_message_bytes", "idle_timeout"};
 const Keys kHttpKeys = {"max_body_bytes"};
@@ -577,6 +577,7 @@ Status Loader::LoadHub(const YAML::Node& root, Config* c) const {
                               kDurability, &c->durability));
   HIE_RETURN_IF_ERROR(OptEnum(hub, "log_level", "hub", "无效的日志级别", "invalid log level",
                               kLogLevels, &c->log_level));
+  HIE_RETURN_IF_ERROR(OptDuration(hub, "claim_lease", "hub", 1000, &c->claim_lease_ms));
   return Status::Ok();
 }
 
@@ -935,6 +936,18 @@ Result<Config> Loader::Load(const YAML::Node& root) {
   HIE_RETURN_IF_ERROR(LoadFacilities(root, &c));
   HIE_RETURN_IF_ERROR(LoadDestinations(root, &c));
   HIE_RETURN_IF_ERROR(LoadRoutes(root, &c));
+  // A node holds a delivery it is sending for claim_lease; a send must end
+  // before that, or another node would take the delivery and send it again.
+  for (const auto& d : c.destinations) {
+    if (d.timeout_ms >= c.claim_lease_ms) {
+      YAML::Node at;  // the key's line when it is written, else the file
+      const YAML::Node hub = root["hub"];
+      if (hub.IsMap() && hub["claim_lease"]) at = hub["claim_lease"];
+      return Err(at, "hub.claim_lease",
+                 "必须长于目的地 " + d.id + " 的超时 (must exceed the timeout of destination " +
+                     d.id + ": " + std::to_string(d.timeout_ms) + " ms)");
+    }
+  }
   return c;
 }
 

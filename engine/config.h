@@ -94,6 +94,9 @@ struct Config {
   std::string durability =
       "full";  // "full" (fsync before ACK) | "os" (crash-safe, not power-loss-safe)
   std::string log_level = "info";  // "debug" | "info" | "warn" | "error"
+  // key hub.claim_lease: how long a node (PostgreSQL, several nodes) holds a
+  // delivery it took; after that another node may take it. > every timeout.
+  int64_t claim_lease_ms = 300000;
   ListenAddress mllp, http;
   size_t mllp_max_message_bytes = 16 << 20;  // key mllp.max_message_bytes
   int64_t mllp_idle_timeout_ms = 300000;     // key mllp.idle_timeout

@@ -1,5 +1,7 @@
 #include "engine/hub.h"
 
+#include <unistd.h>
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <chrono>
 #include <csignal>
@@ -14,6 +16,20 @@
 namespace hie {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// Host and data dir: stable across restarts of this node, different for
+// every node (each has its own data dir).
+std::string NodeId(const std::string& data_dir) {
+  char host[256] = {0};
+  if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  std::error_code ec;
+  fs::path dir = fs::weakly_canonical(data_dir, ec);
+  return std::string(host) + ":" + (ec ? data_dir : dir.string());
+}
+
+}  // namespace
 
 Hub::Hub(Config config, Env& env) : config_(std::move(config)), env_(env) {}
 
@@ -51,6 +67,8 @@ Status Hub::Start() {
                               : config_.store;
   StoreOptions so;
   so.durable_full = config_.durability != "os";
+  so.claim_lease_ms = config_.claim_lease_ms;
+  so.node_id = NodeId(config_.data_dir);
   so.env = &env_;
   so.metrics = &metrics_;
   auto store = OpenStore(uri, so);

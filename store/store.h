@@ -110,6 +110,11 @@ struct StoreOptions {
   // DueDeliveries handed out stays claimed by this node if it never reports
   // back (the node died). Must exceed the longest send. SQLite ignores it.
   int64_t claim_lease_ms = 300'000;
+  // PostgreSQL: this node's stable name on its claims (the hub uses host and
+  // data dir). Claims an earlier run under the same name left are released
+  // at open. Empty: a fresh random name, claims of a dead run wait out the
+  // lease.
+  std::string node_id;
 };
 
 class Store {

@@ -147,7 +147,7 @@ class PgStore final : public Store {
   PgStore(const StoreOptions& o, std::unique_ptr<Conn> writer)
       : opts_(o),
         env_(o.env != nullptr ? *o.env : Env::Default()),
-        owner_(MakeOwnerId()),
+        owner_(o.node_id.empty() ? MakeOwnerId() : o.node_id),
         lease_ms_(o.claim_lease_ms > 0 ? o.claim_lease_ms : 300'000),
         writer_conn_(std::move(writer)),
         pool_(o.path, o.durable_full, kMaxReaders) {
@@ -452,6 +452,16 @@ Result<std::unique_ptr<Store>> OpenPostgresStore(const StoreOptions& options) {
     pg::Pool once(options.path, options.durable_full, 1);
     Env& env = options.env != nullptr ? *options.env : Env::Default();
     HIE_RETURN_IF_ERROR(EnsurePartitions(once, env.NowMillis()));
+    if (!options.node_id.empty()) {
+      // Claims this node left when it died (kill -9, power cut): it is
+      // starting again, so nothing of those sends is still in flight.
+      HIE_RETURN_IF_ERROR(pg::WithConn(once, "ReleaseClaims", [&](pg::Conn& c) {
+        pqxx::work t(c.c());
+        Status s = pg::ReleaseClaims(t, options.node_id);
+        t.commit();
+        return s;
+      }));
+    }
   }
   return std::unique_ptr<Store>(std::make_unique<PgStore>(options, std::move(writer)));
 }

@@ -620,6 +620,26 @@ def route(id, to, **when):
     return {"id": id, "when": when, "to": list(to)}
 
 
+def _pg_admin(sql):
+    subprocess.run(["psql", os.environ["HIE_TEST_PG_URI"], "-v", "ON_ERROR_STOP=1", "-q", "-c", sql],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=60)
+
+
+def create_pg_database():
+    """A fresh database on $HIE_TEST_PG_URI's server: (name, URI)."""
+    base = os.environ.get("HIE_TEST_PG_URI")
+    if not base:
+        raise AssertionError("HIE_TEST_STORE=postgres needs HIE_TEST_PG_URI")
+    name = "hie_it_" + os.urandom(5).hex()
+    _pg_admin(f"CREATE DATABASE {name}")
+    u = urllib.parse.urlsplit(base)
+    return name, urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + name, u.query, u.fragment))
+
+
+def drop_pg_database(name):
+    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 class Hub:
     """One hub process with its own temp dir, config and data dir."""
 
@@ -635,6 +655,10 @@ class Hub:
             "listen": {"mllp": "127.0.0.1:0", "http": "127.0.0.1:0"},
         }
         cfg["hub"].update(hub or {})
+        self.pg_db = None
+        if os.environ.get("HIE_TEST_STORE") == "postgres" and not (hub or {}).get("store"):
+            # The same tests on the PostgreSQL store: a database of its own per hub.
+            self.pg_db, cfg["hub"]["store"] = create_pg_database()
         if mllp:
             cfg["mllp"] = mllp
         cfg["facilities"] = facilities if facilities is not None else FACILITIES
@@ -705,6 +729,9 @@ class Hub:
         """Cleanup: SIGTERM; the caller asserts the code if it cares. Keeps the temp dir
         when HIE_KEEP_TMP is set or the hub did not exit 0."""
         rc = self.stop()
+        if self.pg_db:
+            drop_pg_database(self.pg_db)
+            self.pg_db = None
         if rc == 0 and not os.environ.get("HIE_KEEP_TMP"):
             shutil.rmtree(self.tmp, ignore_errors=True)
         return rc

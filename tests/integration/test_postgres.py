@@ -1,0 +1,157 @@
+"""Several hub nodes on one PostgreSQL store (issue 7): a burst through both
+nodes' MLLP ports is delivered once per message in per-patient order; kill -9
+of one node mid-burst loses nothing, the other node finishes its work once
+the dead node's claims expire; dedupe holds across nodes.
+
+Runs when HIE_TEST_PG_URI names a PostgreSQL server (tools/test starts one);
+each test gets its own database, created and dropped with psql."""
+
+import os
+import shutil
+import sys
+import threading
+import unittest
+
+import hub as H
+
+PG_URI = os.environ.get("HIE_TEST_PG_URI", "")
+
+
+def first_occurrences(ids):
+    seen, out = set(), []
+    for i in ids:
+        if i not in seen:
+            seen.add(i)
+            out.append(i)
+    return out
+
+
+@unittest.skipUnless(PG_URI and shutil.which("psql"), "需要 PostgreSQL (HIE_TEST_PG_URI 未设置)")
+class TwoNodesTest(unittest.TestCase):
+    def setUp(self):
+        H.require_hie()
+        self.db, self.uri = H.create_pg_database()
+        self.addCleanup(H.drop_pg_database, self.db)
+
+    def node(self, dest, lease="5s"):
+        h = H.Hub(destinations=[H.http_destination("sink", dest, max_attempts=1000, concurrency=4,
+                                                   timeout="2s")],
+                  routes=[H.route("all", ["sink"], message_type="ADT^*")],
+                  hub={"store": self.uri, "claim_lease": lease})
+        self.addCleanup(h.close)
+        return h
+
+    def burst(self, nodes, n_conn, per_conn, first_patient, stop_after=None, killed=None):
+        """n_conn connections spread over `nodes`; connection k alone sends the
+        patients first_patient+2k and +2k+1, so its ACK order is their order.
+        Returns per connection the (control id, patient) of every AA."""
+        acked = [[] for _ in range(n_conn)]
+        errors = []
+
+        def sender(k):
+            node = nodes[k % len(nodes)]
+            try:
+                c = node.mllp(timeout=30)
+            except OSError as e:
+                errors.append(e)
+                return
+            try:
+                for i in range(per_conn):
+                    p = H.Patient(first_patient + 2 * k + i % 2)
+                    m, ctl = H.adt("A08", patient=p)
+                    try:
+                        a = c.request(m)
+                    except (OSError, ConnectionError):
+                        return
+                    if a.msa_code == "AA" and a.control_id == ctl:
+                        acked[k].append((ctl, p.n))
+                    elif not (killed and killed.is_set()):
+                        errors.append(a)
+            finally:
+                c.close()
+
+        ts = [threading.Thread(target=sender, args=(k,)) for k in range(n_conn)]
+        for t in ts:
+            t.start()
+        if stop_after:
+            H.wait_until(lambda: sum(map(len, acked)) >= stop_after[0], interval=0.005,
+                         what=f"{stop_after[0]} ACKs")
+            stop_after[1]()
+        for t in ts:
+            t.join(120)
+        self.assertEqual(errors, [])
+        return acked
+
+    def assert_order(self, acked, delivered_ids):
+        delivered = first_occurrences(delivered_ids)
+        pos = {c: i for i, c in enumerate(delivered)}
+        by_patient = {}
+        for lst in acked:
+            for ctl, p in lst:
+                by_patient.setdefault(p, []).append(ctl)
+        for p, ctls in by_patient.items():
+            self.assertEqual(sorted(ctls, key=pos.__getitem__), ctls,
+                             f"patient {p}: deliveries out of order")
+
+    def test_two_nodes_deliver_each_message_once_in_patient_order(self):
+        dest = H.FakeHttpDestination()
+        self.addCleanup(dest.close)
+        a = self.node(dest).start()
+        b = self.node(dest).start()
+        acked = self.burst([a, b], n_conn=6, per_conn=60, first_patient=800)
+        all_acked = [c for lst in acked for c, _ in lst]
+        self.assertEqual(len(all_acked), 360)
+        H.wait_until(lambda: set(all_acked) <= set(dest.delivered_ids()), timeout=120,
+                     what="every message delivered")
+        ids = dest.delivered_ids()
+        twice = [c for c in set(ids) if ids.count(c) > 1]
+        self.assertEqual(twice, [], "a message was delivered twice")
+        self.assert_order(acked, ids)
+        # Either node answers for any message, and both saw work.
+        some = all_acked[0]
+        self.assertEqual(a.message_id(some), b.message_id(some))
+        b.wait_status(b.message_id(all_acked[-1]), "SENT")
+
+    def test_a_repeat_sent_to_the_other_node_is_answered_the_same(self):
+        dest = H.FakeHttpDestination()
+        self.addCleanup(dest.close)
+        a = self.node(dest).start()
+        b = self.node(dest).start()
+        m, ctl = H.adt("A04", patient=H.Patient(900))
+        first = a.send(m)
+        self.assertEqual(first.msa_code, "AA")
+        again = b.send(m)
+        self.assertEqual(again.raw, first.raw)
+        H.wait_until(lambda: ctl in dest.delivered_ids(), what="delivered")
+        a.wait_status(a.message_id(ctl), "SENT")
+        self.assertEqual(dest.delivered_ids().count(ctl), 1)
+
+    def test_kill_9_of_one_node_the_other_finishes(self):
+        dest = H.FakeHttpDestination(delay=0.05)
+        self.addCleanup(dest.close)
+        a = self.node(dest).start()
+        b = self.node(dest).start()
+        killed = threading.Event()
+
+        def kill_a():
+            killed.set()
+            a.kill()
+
+        # Everything goes to node A, which dies mid-burst; B must finish it.
+        acked = self.burst([a], n_conn=4, per_conn=80, first_patient=1000,
+                           stop_after=(150, kill_a), killed=killed)
+        all_acked = [c for lst in acked for c, _ in lst]
+        self.assertGreaterEqual(len(all_acked), 150)
+        pending = set(all_acked) - set(dest.delivered_ids())
+        print(f"\n  kill -9 of node A after {len(all_acked)} AAs; {len(pending)} left for node B",
+              file=sys.stderr)
+        dest.delay = 0.0
+        H.wait_until(lambda: set(all_acked) <= set(dest.delivered_ids()), timeout=150,
+                     what="node B delivers everything node A acknowledged")
+        self.assert_order(acked, dest.delivered_ids())
+        for ctl in all_acked[:: max(1, len(all_acked) // 15)]:
+            b.wait_status(b.message_id(ctl), "SENT")
+
+
+if __name__ == "__main__":
+    unittest.main()
