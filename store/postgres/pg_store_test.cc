@@ -336,8 +336,10 @@ TEST_F(PgStoreTest, MonthlyPartitionsAndRetentionDropWholePartitions) {
   const std::string in_schema = "SET search_path = " + schema_ + "; ";
   // Open made this month's partition and the next two; a database that has
   // run for a while also has the months before.
-  EXPECT_EQ(store_test::PgQuery1(in_schema + "SELECT hie_ensure_partitions(" +
-                                 std::to_string(now - 130 * day) + ", 5)"),
+  // From the start of month -4 (not "130 days ago", which on the 1st of a
+  // month falls in month -5): regression test for a date-dependent count.
+  EXPECT_EQ(store_test::PgQuery1(in_schema + "SELECT hie_ensure_partitions(hie_month_start_ms(" +
+                                 std::to_string(now) + ", -4), 5)"),
             "24")
       << "months -4..-1 (this one and the next exist) of each of the 6 tables";
   int64_t old_id = Insert(a, Msg("F", "OLD", now - 95 * day));
