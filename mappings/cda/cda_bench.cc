@@ -1,0 +1,60 @@
+// Google Benchmark: CDA read and write throughput (documents/s, bytes/s) on
+// the golden 检验报告 and a C-CDA document of the shared corpus.
+#include <benchmark/benchmark.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "mappings/cda/cda_reader.h"
+#include "mappings/cda/cda_writer.h"
+
+namespace {
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void BM_ReadCda(benchmark::State& state, const std::string& path) {
+  const std::string xml = Slurp(path);
+  hie::cda::CdaOptions options;
+  options.oid_table = hie::cda::OidTable::BuiltIn();
+  for (auto _ : state) {
+    auto r = hie::cda::ReadCda(xml, options);
+    if (!r.ok()) state.SkipWithError(r.status().ToString().c_str());
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * xml.size()));
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_WriteLabReport(benchmark::State& state) {
+  const std::string xml =
+      Slurp(std::string(HIE_SOURCE_DIR) + "/tests/golden/cda/lab-report.glucose.cda.xml");
+  auto bundle = hie::cda::ReadCda(xml, {});
+  if (!bundle.ok()) {
+    state.SkipWithError(bundle.status().ToString().c_str());
+    return;
+  }
+  size_t bytes = 0;
+  for (auto _ : state) {
+    auto r = hie::cda::WriteCda(*bundle, hie::cda::CdaDocumentKind::kLabReport, {});
+    if (r.ok()) bytes += r->size();
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+  state.SetItemsProcessed(state.iterations());
+}
+
+BENCHMARK_CAPTURE(BM_ReadCda, ws_lab_report,
+                  std::string(HIE_SOURCE_DIR) + "/tests/golden/cda/lab-report.glucose.cda.xml");
+BENCHMARK_CAPTURE(BM_ReadCda, ccda_ccd,
+                  std::string(HIE_CORPUS_DIR) + "/cda/microsoft-fhir-converter/C-CDA_R2-1_CCD.xml");
+BENCHMARK(BM_WriteLabReport);
+
+}  // namespace
+
+BENCHMARK_MAIN();
