@@ -58,6 +58,7 @@ class StmtRef {
   Status Run();
 
   // Columns are 0-based. ColStr reads the bytes as stored (no conversion).
+  int ColCount() const { return sqlite3_column_count(s_); }
   int64_t ColInt(int c) const { return sqlite3_column_int64(s_, c); }
   bool ColIsNull(int c) const { return sqlite3_column_type(s_, c) == SQLITE_NULL; }
   std::string ColStr(int c) const {

@@ -1,0 +1,144 @@
+// Persistence of the EMPI (master patient index, issue 5): persons (EMPI
+// ids), every source record a facility sent (normalized and raw) with its
+// link to a person, the review queue, the append-only history of operations
+// and the message -> source record map that makes resolution idempotent.
+// Tables: store/migrations/{sqlite,postgres}/0004_empi.sql, created by the
+// main store's migrations (open the Store first).
+//
+// The EMPI service owns the ids (it assigns them from MaxIds() + 1) and
+// writes everything one operation changes with one Apply() (one
+// transaction). One resolver per database: several hub nodes on one
+// PostgreSQL would each keep their own in-memory index (docs/status.md).
+//
+// Thread rules: every method is safe from any thread. Apply() calls are
+// serialized inside; reads may run beside them and see only committed
+// Applies.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace hie {
+
+struct EmpiPersonRow {
+  int64_t id = 0;
+  std::string state = "active";  // active | merged | retired (no source left)
+  int64_t merged_into = 0;       // when merged: the surviving person
+  std::string golden;            // golden record (JSON)
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+};
+
+struct EmpiSourceRow {
+  int64_t id = 0;
+  int64_t person_id = 0;
+  std::string record_key;   // "MR|<facility>|<local id>" or "MSG|<message id>"
+  std::string facility_id;
+  std::string local_id;     // the facility's MR number ("" none)
+  std::string id_number;    // normalized resident ID ("" none)
+  std::string name;         // normalized name
+  std::string birth_date;   // YYYY[-MM[-DD]]
+  std::string sex;          // M | F | ""
+  std::string phone;
+  std::string address;
+  std::string raw;          // the record as received (JSON)
+  std::string norm;         // the normalized record (JSON): loads the index
+  bool card_reader = false;
+  std::string link_how;     // new | auto | review | manual | a40
+  double link_weight = 0;
+  std::string link_rule;
+  std::string link_evidence;  // per-field levels (JSON)
+  int64_t replaced_by = 0;    // A40: merged into that source of the same facility
+  int64_t last_message = 0;
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+};
+
+struct EmpiReviewRow {
+  int64_t id = 0;
+  std::string kind = "link";  // link (source -> person) | merge (person of source + person)
+  int64_t source_id = 0;
+  int64_t person_id = 0;      // the candidate person
+  double weight = 0;
+  std::string evidence;       // per-field levels (JSON)
+  std::string state = "open";  // open | accepted | rejected | obsolete
+  int64_t created_at_ms = 0;
+  int64_t decided_at_ms = 0;
+  std::string decided_by;
+};
+
+struct EmpiHistoryRow {
+  int64_t id = 0;
+  int64_t at_ms = 0;
+  std::string op;  // new | link | update | unlink | merge | unmerge | a40 | review_accept | review_reject
+  int64_t person_id = 0;
+  int64_t other_person = 0;
+  int64_t source_id = 0;
+  int64_t message_id = 0;
+  std::string actor;   // "pipeline", "api:<client>", ...
+  std::string detail;  // JSON
+};
+
+// Everything one operation writes; applied in one transaction, in this order.
+struct EmpiWrite {
+  std::vector<EmpiPersonRow> persons;    // upsert by id
+  std::vector<EmpiSourceRow> sources;    // upsert by id (record_key must stay unique)
+  std::vector<EmpiReviewRow> reviews;    // upsert by id
+  std::vector<EmpiHistoryRow> history;   // insert; an existing id is kConflict
+  // (message id, source id): inserted; a message already present is left as is.
+  std::vector<std::pair<int64_t, int64_t>> messages;
+  bool empty() const {
+    return persons.empty() && sources.empty() && reviews.empty() && history.empty() &&
+           messages.empty();
+  }
+};
+
+struct EmpiMaxIds {
+  int64_t person = 0, source = 0, review = 0, history = 0, message = 0;
+};
+
+class EmpiStore {
+ public:
+  virtual ~EmpiStore() = default;
+
+  virtual Status Apply(const EmpiWrite& w) = 0;
+  virtual Result<EmpiMaxIds> MaxIds() = 0;
+
+  // Every source record in id order, read in pages (memory bounded). `fn`
+  // returning an error stops the walk with that error.
+  virtual Status ForEachSource(const std::function<Status(const EmpiSourceRow&)>& fn) = 0;
+
+  virtual Result<std::optional<EmpiPersonRow>> GetPerson(int64_t id) = 0;
+  virtual Result<std::vector<EmpiSourceRow>> SourcesOfPerson(int64_t person_id) = 0;
+  virtual Result<std::optional<EmpiSourceRow>> GetSource(int64_t id) = 0;
+  virtual Result<std::optional<EmpiSourceRow>> SourceByKey(const std::string& record_key) = 0;
+  virtual Result<std::vector<EmpiSourceRow>> SourcesByIdNumber(const std::string& id_number) = 0;
+  virtual Result<std::optional<int64_t>> SourceOfMessage(int64_t message_id) = 0;
+
+  // Reviews in `state` ("" = any), newest first, id < before_id (0 = from newest).
+  virtual Result<std::vector<EmpiReviewRow>> ListReviews(const std::string& state,
+                                                         int64_t before_id, int limit) = 0;
+  virtual Result<std::optional<EmpiReviewRow>> GetReview(int64_t id) = 0;
+  virtual Result<std::vector<EmpiReviewRow>> OpenReviewsOfSource(int64_t source_id) = 0;
+  virtual Result<int64_t> CountReviews(const std::string& state) = 0;
+
+  // History rows naming the person (as person or other person), oldest first.
+  virtual Result<std::vector<EmpiHistoryRow>> History(int64_t person_id, int limit) = 0;
+  virtual Result<std::optional<EmpiHistoryRow>> GetHistory(int64_t id) = 0;
+
+  virtual void Close() = 0;
+};
+
+// Opens the EMPI tables of the database `uri` names (sqlite:PATH or
+// postgresql://...), the same URI the main Store was opened with (which
+// created the tables). durable: fsync each Apply (SQLite synchronous=FULL,
+// PostgreSQL synchronous_commit on).
+Result<std::unique_ptr<EmpiStore>> OpenEmpiStore(const std::string& uri, bool durable);
+
+}  // namespace hie
