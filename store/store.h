@@ -22,6 +22,7 @@
 // be quick and never wait for another write: post real work elsewhere.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -97,6 +98,31 @@ struct MessageFilter {
   int limit = 50;            // 1..1000
 };
 
+// Retention (config `retention:`): what to remove, as epoch-ms cutoffs. 0
+// keeps that kind forever.
+struct RetentionCutoffs {
+  // Content: raw bodies of messages received before it (the metadata stays,
+  // raw reads back empty) and rejected inputs received before it (removed).
+  int64_t content_before_ms = 0;
+  // Metadata: messages received before it with their trace, deliveries,
+  // attempts and dedupe keys (a resend of such a message is new).
+  int64_t metadata_before_ms = 0;
+};
+
+// What one ApplyRetention call did.
+struct RetentionReport {
+  int64_t bodies_removed = 0;      // SQLite: raw bodies blanked
+  int64_t messages_removed = 0;    // SQLite: messages deleted with everything of theirs
+  int64_t rejected_removed = 0;    // SQLite: rejected inputs deleted
+  int64_t partitions_dropped = 0;  // PostgreSQL: whole monthly partitions dropped
+  std::vector<std::string> partitions;  // PostgreSQL: their names
+  int64_t keys_removed = 0;             // PostgreSQL: dedupe keys deleted
+  // QUEUED deliveries whose message is older than a cutoff: such a message
+  // (raw and metadata) is never removed while its delivery waits.
+  int64_t held_back = 0;
+  bool interrupted = false;  // `stop` was set before the work was done
+};
+
 struct StoreOptions {
   std::string path;          // SQLite: database file; PostgreSQL: connection URI
   bool durable_full = true;  // fsync before a commit counts (false: crash-safe only)
@@ -164,6 +190,16 @@ class Store {
   // Count of QUEUED deliveries per destination.
   virtual Result<std::map<std::string, int64_t>> QueueDepths() = 0;
   virtual Result<std::set<std::string>> PausedDestinations() = 0;
+
+  // --- retention: a long call, from one maintenance thread at a time ---
+  // Removes what the cutoffs name, in steps that never hold writers up for
+  // long (SQLite: small batches on the writer thread; PostgreSQL: whole
+  // monthly partitions dropped, each in its own short transaction). Never
+  // removes a message that has a QUEUED delivery (nor, on PostgreSQL, the
+  // months from that message's on: partitions go whole). Returns early, with
+  // `interrupted`, once *stop is true. Safe to run again at any time.
+  virtual Result<RetentionReport> ApplyRetention(const RetentionCutoffs& cutoffs,
+                                                 const std::atomic<bool>* stop) = 0;
 
   // Finishes queued writes, stops the writer. Idempotent.
   virtual void Close() = 0;

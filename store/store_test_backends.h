@@ -24,6 +24,10 @@ struct Backend {
   std::function<std::unique_ptr<Store>(const std::string& place)> open;
   // Drops what open() created beyond the temp dir (the PostgreSQL schema).
   std::function<void(const std::string& place)> cleanup;
+  // Readies the store for rows dated from `from_ms` on (PostgreSQL: the
+  // monthly partitions from that month through now, as a database that has
+  // run that long has; SQLite: nothing to do).
+  std::function<void(const std::string& place, int64_t from_ms)> cover_history;
   // Non-empty: why this backend cannot run here (the test is skipped).
   std::function<std::string()> unavailable;
 };

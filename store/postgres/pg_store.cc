@@ -23,6 +23,7 @@
 #include "store/postgres/pg_conn.h"
 #include "store/postgres/pg_migrations.h"
 #include "store/postgres/pg_ops.h"
+#include "store/postgres/pg_retention.h"
 #include "store/store.h"
 
 namespace hie {
@@ -254,6 +255,14 @@ class PgStore final : public Store {
   }
   Result<std::set<std::string>> PausedDestinations() override {
     return Read("PausedDestinations", [&](pg::Tx& t) { return pg::PausedDestinations(t); });
+  }
+  // Whole partitions (pg_retention.h); the months ahead are made first, so
+  // a long-running hub never writes into the DEFAULT partition.
+  Result<RetentionReport> ApplyRetention(const RetentionCutoffs& cutoffs,
+                                         const std::atomic<bool>* stop) override {
+    Status st = EnsurePartitions(pool_, env_.NowMillis());
+    if (!st.ok()) HIE_LOG_WARN("store: creating monthly partitions failed: {}", st.ToString());
+    return pg::ApplyRetention(pool_, cutoffs, stop);
   }
 
  private:

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <deque>
 #include <exception>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -22,6 +23,7 @@
 #include "store/sqlite/redo_ops.h"
 #include "store/sqlite/sqlite_conn.h"
 #include "store/sqlite/sqlite_ops.h"
+#include "store/sqlite/sqlite_retention.h"
 #include "store/store.h"
 
 namespace hie {
@@ -312,6 +314,32 @@ class SqliteStore final : public Store {
   Result<std::map<std::string, int64_t>> QueueDepths() override {
     return Read([&](Conn& c) { return sqlite::QueueDepths(c); });
   }
+  // Small steps on the writer thread (sqlite_retention.h), a pause between
+  // them so the group commits keep flowing.
+  Result<RetentionReport> ApplyRetention(const RetentionCutoffs& cut,
+                                         const std::atomic<bool>* stop) override {
+    RetentionReport rep;
+    if (cut.content_before_ms <= 0 && cut.metadata_before_ms <= 0) return rep;
+    sqlite::RetentionPass pass;
+    while (pass.phase != sqlite::RetentionPass::Phase::kDone) {
+      if (stop != nullptr && stop->load()) {
+        rep.interrupted = true;
+        break;
+      }
+      HIE_RETURN_IF_ERROR(RunMaintenance([&](Conn& c) {
+        return sqlite::RetentionStep(c, cut, kRetentionStep, &pass, &rep);
+      }));
+      if (pass.phase != sqlite::RetentionPass::Phase::kDone) {
+        std::this_thread::sleep_for(kRetentionPause);
+      }
+    }
+    const int64_t newest_cut = std::max(cut.content_before_ms, cut.metadata_before_ms);
+    HIE_ASSIGN_OR_RETURN(rep.held_back, Read([&](Conn& c) {
+                           return sqlite::CountHeldBack(c, newest_cut);
+                         }));
+    return rep;
+  }
+
   Result<std::set<std::string>> PausedDestinations() override {
     return Read([&](Conn& c) { return sqlite::PausedDestinations(c); });
   }
@@ -321,6 +349,57 @@ class SqliteStore final : public Store {
     WriteFn fn;
     DoneFn done;
   };
+  // A step of maintenance that the writer runs between two batches as its
+  // own transaction, outside the redo log.
+  struct Maint {
+    std::function<Status(Conn&)> fn;
+    std::promise<Status> result;
+  };
+
+  // Queues `fn` for the writer and waits for it. Not from the writer thread.
+  Status RunMaintenance(std::function<Status(Conn&)> fn) {
+    std::future<Status> done;
+    {
+      std::lock_guard lock(mu_);
+      if (closing_ || writer_done_) {
+        return Status(ErrorCode::kUnavailable, "存储已关闭 (store closed)", "ApplyRetention");
+      }
+      maint_.push_back(Maint{std::move(fn), {}});
+      done = maint_.back().result.get_future();
+      cv_.notify_one();
+    }
+    return done.get();
+  }
+
+  // On the writer thread, between batches: first commits the open durable
+  // transaction (its batches are in the redo log), then runs each step in a
+  // transaction of its own and, in durable mode, syncs the WAL before any
+  // later batch: a redo record written after the step must never be
+  // replayed onto a database that lost the step (a resend of a deleted
+  // message's control id would clash with the old row).
+  void RunMaintenanceHere() {
+    std::deque<Maint> work;
+    {
+      std::lock_guard lock(mu_);
+      if (maint_.empty()) return;
+      work.swap(maint_);
+    }
+    for (Maint& m : work) {
+      if (txn_open_) CommitOpen();
+      Status st = broken_;
+      if (st.ok()) st = Exec(*writer_conn_, kBegin, "BEGIN");
+      if (st.ok()) {
+        st = m.fn(*writer_conn_);
+        if (st.ok()) {
+          st = Exec(*writer_conn_, kCommit, "COMMIT");
+        } else if (sqlite3_get_autocommit(writer_conn_->db()) == 0) {
+          (void)writer_conn_->Exec("ROLLBACK", "ROLLBACK");
+        }
+        if (st.ok() && redo_) st = sqlite::SyncFile(opts_.path + "-wal");
+      }
+      m.result.set_value(st);
+    }
+  }
 
   bool OnWriterThread() const { return std::this_thread::get_id() == writer_.get_id(); }
 
@@ -357,7 +436,9 @@ class SqliteStore final : public Store {
       bool ending = false;
       {
         std::unique_lock lock(mu_);
-        auto ready = [&] { return !queue_.empty() || closing_ || fresh_requested_; };
+        auto ready = [&] {
+          return !queue_.empty() || closing_ || fresh_requested_ || !maint_.empty();
+        };
         if (txn_open_) {
           cv_.wait_until(lock, open_since_ + commit_interval_, ready);
         } else {
@@ -380,12 +461,17 @@ class SqliteStore final : public Store {
       } else if (fresh) {
         Publish();
       }
+      RunMaintenanceHere();
       MaybeCheckpointHere();
       if (ending) {
         std::lock_guard lock(mu_);
         if (queue_.empty()) {
           writer_done_ = true;
           visible_cv_.notify_all();
+          for (Maint& m : maint_) {
+            m.result.set_value(Status(ErrorCode::kUnavailable, "存储已关闭 (store closed)"));
+          }
+          maint_.clear();
           return;
         }
       }
@@ -593,6 +679,9 @@ class SqliteStore final : public Store {
     return s.Run();
   }
 
+  // Retention: messages per step, and the pause between steps.
+  static constexpr int kRetentionStep = 200;
+  static constexpr std::chrono::milliseconds kRetentionPause{10};
   static constexpr int kCheckpointFrames = 4000;        // ~16 MB of WAL
   static constexpr int kForceCheckpointFrames = 65536;  // ~256 MB
   // Durable mode: how many writes the open transaction gathers at most, and
@@ -628,6 +717,7 @@ class SqliteStore final : public Store {
   std::condition_variable cv_;          // writer: work, close or a reader waits
   std::condition_variable visible_cv_;  // readers: visible_seq_ moved
   std::deque<Item> queue_;
+  std::deque<Maint> maint_;  // maintenance steps for the writer (retention)
   bool closing_ = false;
   bool fresh_requested_ = false;
   bool writer_done_ = false;
