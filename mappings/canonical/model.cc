@@ -425,6 +425,14 @@ void VisitCodings(json& bundle, const CodingVisitor& fn) {
       v.Ext("sex", r, kSexExtension, p);
       v.One("marital-status", r, "maritalStatus", p);
       v.Ext("ethnicity", r, kEthnicityExtension, p);
+      auto ids = r.find("identifier");
+      if (ids != r.end() && ids->is_array()) {
+        for (size_t i = 0; i < ids->size(); ++i) {
+          if ((*ids)[i].is_object()) {
+            v.One("identifier-type", (*ids)[i], "type", p + "/identifier/" + std::to_string(i));
+          }
+        }
+      }
     } else if (type == "Encounter") {
       v.Ext("patient-class", r, kPatientClassExtension, p);
       v.Ext("payment-method", r, kPaymentMethodExtension, p);

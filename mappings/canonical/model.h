@@ -146,7 +146,8 @@ Result<std::string> V2TimeToFhir(std::string_view ts, std::string_view where);
 Result<std::string> FhirTimeToV2(std::string_view t, std::string_view where);
 
 // Calls fn(role, json_pointer, cc) for every coded element of the
-// bundle. Roles: "sex", "marital-status", "ethnicity", "patient-class",
+// bundle. Roles: "sex", "marital-status", "ethnicity", "identifier-type"
+// (Patient.identifier[].type), "patient-class",
 // "payment-method", "lab-panel", "service-section", "lab-item",
 // "coded-result", "unit", "abnormal-flag", "diagnosis", "diagnosis-type",
 // "charge-item", "transaction-type", "settlement-category", "document-type",
