@@ -2,6 +2,7 @@
 // every exception is caught here and turned into a kConfigError Status with
 // "<file>:<line>", so callers only ever see Result<Config>.
 #include "engine/config.h"
+#include "engine/config_retention.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -273,8 +274,8 @@ namespace {
 
 using Keys = std::vector<std::string_view>;
 
-const Keys kRootKeys = {"hub",        "listen",      "mllp",         "http",  "pipeline",
-                        "facilities", "terminology", "destinations", "routes"};
+const Keys kRootKeys = {"hub",        "listen",      "mllp",         "http",   "pipeline",
+                        "facilities", "terminology", "destinations", "routes", "retention"};
 const Keys kHubKeys = {"name", "data_dir", "store", "durability", "log_level", "claim_lease"};
 const Keys kListenKeys = {"mllp", "http"};
 const Keys kMllpKeys = {"max_message_bytes", "idle_timeout"};
@@ -936,6 +937,7 @@ Result<Config> Loader::Load(const YAML::Node& root) {
   HIE_RETURN_IF_ERROR(LoadFacilities(root, &c));
   HIE_RETURN_IF_ERROR(LoadDestinations(root, &c));
   HIE_RETURN_IF_ERROR(LoadRoutes(root, &c));
+  HIE_RETURN_IF_ERROR(LoadRetentionSection(root["retention"], file_, &c.retention));
   // A node holds a delivery it is sending for claim_lease; a send must end
   // before that, or another node would take the delivery and send it again.
   for (const auto& d : c.destinations) {

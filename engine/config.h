@@ -86,6 +86,15 @@ struct ListenAddress {
   bool enabled = false;
 };
 
+// key `retention`: how long the store keeps what it holds. 0 = forever.
+// Applied at start and every check_interval (engine/retention.h).
+struct RetentionConfig {
+  int content_days = 0;   // raw bodies of messages, rejected inputs
+  int metadata_days = 0;  // messages with trace, deliveries, attempts, dedupe keys
+  int64_t check_interval_ms = 3'600'000;  // key check_interval, >= 1s
+  bool enabled() const { return content_days > 0 || metadata_days > 0; }
+};
+
 struct Config {
   std::string source_file;  // path it was loaded from
   std::string hub_name;
@@ -106,6 +115,7 @@ struct Config {
   std::string terminology_dir;  // key terminology.dir; "" = none
   std::vector<DestinationConfig> destinations;
   std::vector<RouteConfig> routes;
+  RetentionConfig retention;
 
   const FacilityConfig* FindFacility(std::string_view id) const;
   const DestinationConfig* FindDestination(std::string_view id) const;

@@ -123,6 +123,11 @@ Status Hub::Start() {
 
   pipeline_->Start();
   delivery_->Start();
+  if (config_.retention.enabled()) {
+    // Once now and every check_interval, on its own thread.
+    retention_ = std::make_unique<RetentionRunner>(config_.retention, *store_, env_, metrics_);
+    retention_->Start();
+  }
 
   if (config_.mllp.enabled) {
     MllpServerOptions mo;
@@ -218,6 +223,8 @@ void Hub::Shutdown() {
   // 2. Stop routing and sending; what is not done stays in the store.
   if (pipeline_) pipeline_->Stop();
   if (delivery_) delivery_->Stop();
+  // Retention stops between two of its steps.
+  if (retention_) retention_->Stop();
   // 3. Flush the writer: every queued commit finishes and releases its answer.
   if (store_) store_->Close();
   // 4. Give the event loop a moment to write the last answers, then stop it.

@@ -23,6 +23,7 @@
 #include "engine/intake.h"
 #include "engine/pipeline.h"
 #include "engine/rest_api.h"
+#include "engine/retention.h"
 #include "engine/terminology_service.h"
 #include "store/store.h"
 
@@ -58,6 +59,7 @@ class Hub {
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<Intake> intake_;
   std::unique_ptr<RestApi> rest_;
+  std::unique_ptr<RetentionRunner> retention_;  // when `retention:` is set
   boost::asio::io_context io_;
   std::unique_ptr<MllpServer> mllp_;
   std::unique_ptr<HttpServer> http_;

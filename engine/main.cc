@@ -5,6 +5,7 @@
 //   message    one message with its trace and deliveries
 //   reprocess  run an ERROR message again
 //   terminology check DIR | reload | unmapped [--csv] | translate SYSTEM CODE TARGET
+//   store migrate --from sqlite:PATH --to postgresql://...  (engine/store_migrate.cc)
 // Exit codes: 0 ok, 1 failure, 2 bad config or usage.
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -18,6 +19,7 @@
 #include "core/log.h"
 #include "engine/config.h"
 #include "engine/hub.h"
+#include "engine/store_migrate.h"
 #include "mappings/hl7v2/ack.h"
 #include "mappings/hl7v2/batch.h"
 #include "terminology/terminology.h"
@@ -474,6 +476,20 @@ int main(int argc, char** argv) {
       ->required();
   term_translate->add_option("--api", api, "平台的 REST 地址 (hub REST API base URL)");
 
+  auto* store_cmd = app.add_subcommand("store", "存储维护 (store maintenance: migrate)");
+  store_cmd->require_subcommand(1);
+  hie::StoreMigrateArgs mig;
+  auto* store_migrate = store_cmd->add_subcommand(
+      "migrate", "把乡镇的内嵌库迁入县级数据库 (move an embedded store into PostgreSQL)");
+  store_migrate->add_option("--from", mig.from, "源库 (source): sqlite:PATH")->required();
+  store_migrate->add_option("--to", mig.to, "目标库 (target): postgresql://...")->required();
+  store_migrate->add_option("--source-name", mig.source_name,
+                            "源库在目标中的名字 (name of the source in the target; default: "
+                            "the file's path)");
+  store_migrate->add_option("--batch", mig.batch, "每个事务的消息数 (messages per transaction)");
+  store_migrate->add_option("--limit", mig.limit,
+                            "本次最多迁移的消息数，之后暂停 (stop after this many messages)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -489,5 +505,6 @@ int main(int argc, char** argv) {
   if (*term_reload) return hie::TerminologyReload(api);
   if (*term_unmapped) return hie::TerminologyUnmapped(api, as_csv);
   if (*term_translate) return hie::TerminologyTranslate(api, t_system, t_code, t_target);
+  if (*store_migrate) return hie::StoreMigrate(mig);
   return 2;
 }
