@@ -248,6 +248,20 @@ TEST(ConfigTest, BadFacilityKind) {
                "county, township, village"});
 }
 
+TEST(ConfigTest, DocumentTypeAcceptedAndChecked) {
+  std::string text = kBase;
+  text.replace(text.find("when: {message_type: \"ORU^R01\"}"), 31,
+               "when: {document_type: [C0007, B0001], facility_kind: county}");
+  auto r = ParseConfig(text, "t.yaml");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->routes[0].when.document_types, (std::vector<std::string>{"C0007", "B0001"}));
+  EXPECT_TRUE(r->routes[0].when.message_types.empty());
+  ExpectError(std::string(kBase) + "  - id: r2\n    when: {document_type: \"C0007^x\"}\n    to: d1\n",
+              "t.yaml:19", {"document_type", "invalid document type"});
+  ExpectError(std::string(kBase) + "  - id: r2\n    when: {document_typ: C0007}\n    to: d1\n",
+              "t.yaml:19", {"document_typ"});
+}
+
 TEST(ConfigTest, MissingRequired) {
   ExpectError("facilities:\n  - name: x\n", "t.yaml:2", {"\"id\"", "required key missing"});
   ExpectError("destinations:\n  - id: d\n    url: http://h/\n", "t.yaml:2",

@@ -58,5 +58,34 @@ TEST(RouterTest, NoMatchIsEmpty) {
   EXPECT_TRUE(r.Route({"DFT^P03", "CWS001", FacilityKind::kVillage, ""}).route_ids.empty());
 }
 
+TEST(RouterTest, DocumentTypeMatchesOnlyDocumentsOfThatType) {
+  Config c;
+  RouteConfig lab_docs;
+  lab_docs.id = "lab-docs";
+  lab_docs.when.document_types = {"C0007"};
+  lab_docs.to = {"county"};
+  RouteConfig labs;
+  labs.id = "labs";
+  labs.when.message_types = {"ORU^R01"};
+  labs.to = {"archive"};
+  RouteConfig both;
+  both.id = "township-lab-docs";
+  both.when.document_types = {"C0007", "C0006"};
+  both.when.facility_kinds = {FacilityKind::kTownship};
+  both.to = {"township"};
+  c.routes = {lab_docs, labs, both};
+  Router r(c);
+  // A CDA lab report matches by document type and by its v2 type.
+  EXPECT_EQ(r.Route({"ORU^R01", "WSY01", FacilityKind::kTownship, "C0007"}).route_ids,
+            (std::vector<std::string>{"lab-docs", "labs", "township-lab-docs"}));
+  // An HL7 v2 ORU^R01 has no document type: only the message-type route.
+  EXPECT_EQ(r.Route({"ORU^R01", "WSY01", FacilityKind::kTownship, ""}).route_ids,
+            std::vector<std::string>{"labs"});
+  // Another document type; and every key of a route must match.
+  EXPECT_TRUE(r.Route({"ADT^A04", "WSY01", FacilityKind::kTownship, "C0002"}).route_ids.empty());
+  EXPECT_EQ(r.Route({"ORU^R01", "CWS001", FacilityKind::kVillage, "C0006"}).route_ids,
+            std::vector<std::string>{"labs"});
+}
+
 }  // namespace
 }  // namespace hie
