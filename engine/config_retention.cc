@@ -45,8 +45,7 @@ class Section {
 
 }  // namespace
 
-Status LoadRetentionSection(const YAML::Node& node, const std::string& file,
-                            RetentionConfig* out) {
+Status LoadRetentionSection(const YAML::Node& node, const std::string& file, RetentionConfig* out) {
   if (!node.IsDefined() || node.IsNull()) return Status::Ok();
   Section sec(file);
   if (!node.IsMap()) return sec.Err(node, "retention", "应为映射 (expected a map)");

@@ -104,11 +104,15 @@ class Migrator {
         "old_id bigint NOT NULL, new_id bigint NOT NULL, note text NOT NULL DEFAULT '', "
         "PRIMARY KEY (source, kind, old_id))");
     t.commit();
-    pqxx::nontransaction n(pg_);
-    // Held for the session: a second run of this source is refused.
-    pqxx::result r = n.exec_params("SELECT pg_try_advisory_lock(hashtextextended($1, 11))",
-                                   "hie_import/" + o_.source_name);
-    if (!r[0][0].as<bool>()) {
+    bool locked = false;
+    {
+      // Held for the session: a second run of this source is refused.
+      pqxx::nontransaction n(pg_);
+      locked = n.exec_params("SELECT pg_try_advisory_lock(hashtextextended($1, 11))",
+                             "hie_import/" + o_.source_name)[0][0]
+                   .as<bool>();
+    }
+    if (!locked) {
       return Fail("同一源库的另一个迁移正在运行 (another migration of this source is running)",
                   o_.source_name);
     }
@@ -137,9 +141,9 @@ class Migrator {
   }
   int64_t CountMapped(const char* kind) {
     pqxx::nontransaction n(pg_);
-    pqxx::result r = n.exec_params(
-        "SELECT COUNT(*) FROM hie_import_ids WHERE source = $1 AND kind = $2", o_.source_name,
-        kind);
+    pqxx::result r =
+        n.exec_params("SELECT COUNT(*) FROM hie_import_ids WHERE source = $1 AND kind = $2",
+                      o_.source_name, kind);
     return r[0][0].as<int64_t>();
   }
 
@@ -202,9 +206,8 @@ class Migrator {
           m.patient, m.received_at, m.updated_at, m.status, m.ecode, m.etext, m.ewhere,
           Bin(m.response));
       if (!m.raw.empty()) {  // a body blanked by content retention stays absent
-        t.exec_params(
-            "INSERT INTO message_bodies(message_id, received_at, raw) VALUES($1, $2, $3)", id,
-            m.received_at, Bin(m.raw));
+        t.exec_params("INSERT INTO message_bodies(message_id, received_at, raw) VALUES($1, $2, $3)",
+                      id, m.received_at, Bin(m.raw));
       }
       HIE_RETURN_IF_ERROR(CopyTrace(t, m.id, id));
       HIE_RETURN_IF_ERROR(CopyDeliveries(t, m.id, id));
@@ -240,17 +243,17 @@ class Migrator {
     };
     std::vector<D> ds;
     {
-      HIE_ASSIGN_OR_RETURN(
-          auto s, src_.Dynamic("SELECT id, destination_id, patient_key, state, attempts, "
-                               "next_attempt_at, created_at, updated_at, last_error FROM "
-                               "deliveries WHERE message_id = ?1 ORDER BY id",
-                               "read deliveries"));
+      HIE_ASSIGN_OR_RETURN(auto s,
+                           src_.Dynamic("SELECT id, destination_id, patient_key, state, attempts, "
+                                        "next_attempt_at, created_at, updated_at, last_error FROM "
+                                        "deliveries WHERE message_id = ?1 ORDER BY id",
+                                        "read deliveries"));
       s.Int(1, old_id);
       for (;;) {
         HIE_ASSIGN_OR_RETURN(bool row, s.Step());
         if (!row) break;
-        ds.push_back({s.ColInt(0), s.ColInt(4), s.ColInt(5), s.ColInt(6), s.ColInt(7),
-                      s.ColStr(1), s.ColStr(2), s.ColStr(3), s.ColStr(8)});
+        ds.push_back({s.ColInt(0), s.ColInt(4), s.ColInt(5), s.ColInt(6), s.ColInt(7), s.ColStr(1),
+                      s.ColStr(2), s.ColStr(3), s.ColStr(8)});
       }
     }
     for (const D& d : ds) {
@@ -392,9 +395,10 @@ class Migrator {
         HIE_ASSIGN_OR_RETURN(bool row, s.Step());
         if (!row) break;
         ++c.source;
-        c.target += n.exec_params("SELECT COUNT(*) FROM destination_state WHERE destination_id "
-                                  "= $1 AND paused",
-                                  s.ColStr(0))[0][0]
+        c.target += n.exec_params(
+                         "SELECT COUNT(*) FROM destination_state WHERE destination_id "
+                         "= $1 AND paused",
+                         s.ColStr(0))[0][0]
                         .as<int64_t>();
       }
       out.push_back(c);

@@ -63,7 +63,7 @@ struct TableCount {
 };
 
 struct MigrateReport {
-  bool complete = false;        // everything copied (false: stopped by limit)
+  bool complete = false;         // everything copied (false: stopped by limit)
   int64_t resumed_messages = 0;  // copied by earlier runs
   int64_t copied_messages = 0;   // by this run
   int64_t copied_rejected = 0;

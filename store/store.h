@@ -111,10 +111,10 @@ struct RetentionCutoffs {
 
 // What one ApplyRetention call did.
 struct RetentionReport {
-  int64_t bodies_removed = 0;      // SQLite: raw bodies blanked
-  int64_t messages_removed = 0;    // SQLite: messages deleted with everything of theirs
-  int64_t rejected_removed = 0;    // SQLite: rejected inputs deleted
-  int64_t partitions_dropped = 0;  // PostgreSQL: whole monthly partitions dropped
+  int64_t bodies_removed = 0;           // SQLite: raw bodies blanked
+  int64_t messages_removed = 0;         // SQLite: messages deleted with everything of theirs
+  int64_t rejected_removed = 0;         // SQLite: rejected inputs deleted
+  int64_t partitions_dropped = 0;       // PostgreSQL: whole monthly partitions dropped
   std::vector<std::string> partitions;  // PostgreSQL: their names
   int64_t keys_removed = 0;             // PostgreSQL: dedupe keys deleted
   // QUEUED deliveries whose message is older than a cutoff: such a message

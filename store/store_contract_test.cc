@@ -789,7 +789,8 @@ TEST_P(StoreContract, RetentionRemovesContentThenMetadataNeverQueued) {
   EXPECT_EQ(store_->GetMessage(c)->raw, Msg("F", "C").raw);
   EXPECT_EQ(store_->GetRejected(r_old).status().code(), ErrorCode::kNotFound);
   EXPECT_TRUE(store_->GetRejected(r_new).ok());
-  Status dup = store_->WriteSync([](WriteTxn& t) { return t.InsertMessage(Msg("F", "A")).status(); });
+  Status dup =
+      store_->WriteSync([](WriteTxn& t) { return t.InsertMessage(Msg("F", "A")).status(); });
   EXPECT_EQ(dup.code(), ErrorCode::kConflict) << "A's dedupe key still answers";
 
   // Metadata after 100 days too: A goes with all of its; B stays.
@@ -836,9 +837,9 @@ TEST_P(StoreContract, RetentionRemovesContentThenMetadataNeverQueued) {
   EXPECT_TRUE(store_->GetMessage(a2).ok());
   rep = store_->ApplyRetention(cut, nullptr);
   ASSERT_TRUE(rep.ok());
-  EXPECT_EQ(rep->messages_removed + rep->bodies_removed + rep->rejected_removed +
-                rep->partitions_dropped,
-            0);
+  EXPECT_EQ(
+      rep->messages_removed + rep->bodies_removed + rep->rejected_removed + rep->partitions_dropped,
+      0);
 }
 
 // Retention runs beside live writes: every write succeeds, nothing new goes.
@@ -871,7 +872,8 @@ TEST_P(StoreContract, RetentionUnderConcurrentWrites) {
   writer.join();
   ASSERT_TRUE(rep.ok()) << rep.status().ToString();
   EXPECT_EQ(failures.load(), 0);
-  for (int64_t id : old_ids) EXPECT_EQ(store_->GetMessage(id).status().code(), ErrorCode::kNotFound);
+  for (int64_t id : old_ids)
+    EXPECT_EQ(store_->GetMessage(id).status().code(), ErrorCode::kNotFound);
   for (int64_t id : new_ids) EXPECT_EQ(store_->GetTrace(id)->size(), 1u);
   // A stop flag already set: nothing is done, and it says so.
   std::atomic<bool> stop{true};

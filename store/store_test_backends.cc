@@ -99,9 +99,9 @@ Backend PostgresBackend() {
   b.cleanup = [](const std::string& dir) { PgDropSchema(PgSchemaFor(dir)); };
   b.cover_history = [](const std::string& dir, int64_t from_ms) {
     const int64_t months = (Env::Default().NowMillis() - from_ms) / (28LL * 24 * 3600 * 1000) + 1;
-    std::string r = PgQuery1("SET search_path = " + PgSchemaFor(dir) +
-                             "; SELECT hie_ensure_partitions(" + std::to_string(from_ms) + ", " +
-                             std::to_string(months) + ")");
+    std::string r =
+        PgQuery1("SET search_path = " + PgSchemaFor(dir) + "; SELECT hie_ensure_partitions(" +
+                 std::to_string(from_ms) + ", " + std::to_string(months) + ")");
     EXPECT_EQ(r.rfind("ERROR", 0), std::string::npos) << r;
   };
   b.unavailable = [] {

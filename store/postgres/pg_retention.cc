@@ -73,8 +73,8 @@ Result<RetentionReport> ApplyRetention(Pool& pool, const RetentionCutoffs& cut,
       try {
         pqxx::work t(lease->conn().c());
         t.exec(kLockTimeout);
-        pqxx::result r = t.exec_params("SELECT hie_drop_partition($1, $2)", cand.table,
-                                       cand.partition);
+        pqxx::result r =
+            t.exec_params("SELECT hie_drop_partition($1, $2)", cand.table, cand.partition);
         t.commit();
         if (r[0][0].as<bool>()) {
           ++rep.partitions_dropped;

@@ -116,11 +116,11 @@ Status ContentStep(Conn& c, int64_t before, int limit, RetentionPass* p, Retenti
 }
 
 Status RejectedStep(Conn& c, int64_t before, int limit, RetentionPass* p, RetentionReport* rep) {
-  HIE_ASSIGN_OR_RETURN(
-      auto s, c.Static("DELETE FROM rejected WHERE id IN (SELECT id FROM rejected WHERE "
-                       "received_at < ?1 AND id < (SELECT MAX(id) FROM rejected) "
-                       "ORDER BY received_at LIMIT ?2)",
-                       "retention rejected"));
+  HIE_ASSIGN_OR_RETURN(auto s,
+                       c.Static("DELETE FROM rejected WHERE id IN (SELECT id FROM rejected WHERE "
+                                "received_at < ?1 AND id < (SELECT MAX(id) FROM rejected) "
+                                "ORDER BY received_at LIMIT ?2)",
+                                "retention rejected"));
   s.Int(1, before);
   s.Int(2, limit);
   HIE_RETURN_IF_ERROR(s.Run());

@@ -326,17 +326,15 @@ class SqliteStore final : public Store {
         rep.interrupted = true;
         break;
       }
-      HIE_RETURN_IF_ERROR(RunMaintenance([&](Conn& c) {
-        return sqlite::RetentionStep(c, cut, kRetentionStep, &pass, &rep);
-      }));
+      HIE_RETURN_IF_ERROR(RunMaintenance(
+          [&](Conn& c) { return sqlite::RetentionStep(c, cut, kRetentionStep, &pass, &rep); }));
       if (pass.phase != sqlite::RetentionPass::Phase::kDone) {
         std::this_thread::sleep_for(kRetentionPause);
       }
     }
     const int64_t newest_cut = std::max(cut.content_before_ms, cut.metadata_before_ms);
-    HIE_ASSIGN_OR_RETURN(rep.held_back, Read([&](Conn& c) {
-                           return sqlite::CountHeldBack(c, newest_cut);
-                         }));
+    HIE_ASSIGN_OR_RETURN(rep.held_back,
+                         Read([&](Conn& c) { return sqlite::CountHeldBack(c, newest_cut); }));
     return rep;
   }
 
