@@ -50,6 +50,13 @@ const FacilityConfig* Config::FindFacility(std::string_view id) const {
   return nullptr;
 }
 
+bool CertainlyNoCdaForm(std::string_view pattern) {
+  // DFT (charges and settlement) never has a CDA form, nor ADT^A40 (a merge).
+  // Wildcards over other codes may match messages that do.
+  const std::string_view code = pattern.substr(0, pattern.find('^'));
+  return code == "DFT" || pattern == "ADT^A40";
+}
+
 const DestinationConfig* Config::FindDestination(std::string_view id) const {
   for (const auto& d : destinations) {
     if (d.id == id) return &d;
@@ -915,6 +922,17 @@ Status Loader::LoadRoutes(const YAML::Node& root, Config* c) const {
       }
       if (std::find(r.to.begin(), r.to.end(), s) != r.to.end()) {
         return Err(node, path + ".to", "目的地 \"" + s + "\" 重复 (duplicate destination)");
+      }
+      // Only when it is certain: every message type the route takes has no
+      // CDA form (charges, merges), so every delivery would end ERROR.
+      if (c->FindDestination(s)->format == DestinationFormat::kCda &&
+          !r.when.message_types.empty() && r.when.document_types.empty() &&
+          std::all_of(r.when.message_types.begin(), r.when.message_types.end(),
+                      [](const std::string& t) { return CertainlyNoCdaForm(t); })) {
+        return Err(node, path + ".to",
+                   "目的地 \"" + s + "\" 的格式为 cda，但该路由的消息类型没有对应的 CDA 文档 "
+                   "(no CDA form for " + r.when.message_types.front() +
+                   ": charges and merges are not shared documents)；请改用 hl7v2 或 json 格式的目的地");
       }
       r.to.push_back(std::move(s));
     }

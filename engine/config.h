@@ -123,6 +123,11 @@ struct Config {
   bool UsesPostgres() const;
 };
 
+// True when every message matching `message_type_pattern` (a route's
+// when.message_type, e.g. "DFT^P03", "DFT^*", "ADT^A40") certainly has no
+// CDA form: a route of it to a cda destination is refused at load.
+bool CertainlyNoCdaForm(std::string_view message_type_pattern);
+
 // Loads and validates; every error is
 // Status(ErrorCode::kConfigError, "<Chinese> (<English>)", "<file>:<line>").
 Result<Config> LoadConfig(const std::string& path);

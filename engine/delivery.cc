@@ -31,18 +31,17 @@ std::string SourceControlId(const MessageRecord& m) {
 class HttpSender final : public Sender {
  public:
   explicit HttpSender(const DestinationConfig& d) : dest_(d) {}
-  SendResult Send(const MessageRecord& m, const DeliveryRecord& d) override {
-    auto payload = RenderForDestination(m, dest_.format);
-    if (!payload.ok()) return {SendResult::Kind::kPermanent, payload.status().ToString()};
+  SendResult Send(const MessageRecord& m, const DeliveryRecord& d,
+                  const RenderedPayload& payload) override {
     std::vector<std::pair<std::string, std::string>> headers = {
-        {"Content-Type", payload->content_type},
+        {"Content-Type", payload.content_type},
         {"Idempotency-Key", IdempotencyKey(m, d)},
         {"X-Source-Facility", m.facility_id},
         {"X-Source-Control-Id", SourceControlId(m)},
         {"X-Message-Type", m.message_type},
     };
     for (const auto& h : dest_.headers) headers.push_back(h);
-    auto resp = client_.Request("POST", dest_.url, headers, payload->body,
+    auto resp = client_.Request("POST", dest_.url, headers, payload.body,
                                 std::chrono::milliseconds(dest_.timeout_ms));
     if (!resp.ok()) return {SendResult::Kind::kRetry, resp.status().ToString()};
     int code = resp->status;
@@ -62,14 +61,13 @@ class MllpSender final : public Sender {
  public:
   explicit MllpSender(const DestinationConfig& d)
       : dest_(d), client_(d.host, d.port, std::chrono::milliseconds(d.timeout_ms)) {}
-  SendResult Send(const MessageRecord& m, const DeliveryRecord& d) override {
+  SendResult Send(const MessageRecord&, const DeliveryRecord&,
+                  const RenderedPayload& payload) override {
     if (dest_.format != DestinationFormat::kHl7v2) {
       return {SendResult::Kind::kPermanent,
               "MLLP 目的地只能发送 hl7v2 格式 (an mllp destination sends format hl7v2 only)"};
     }
-    auto payload = RenderForDestination(m, dest_.format);
-    if (!payload.ok()) return {SendResult::Kind::kPermanent, payload.status().ToString()};
-    auto reply = client_.Exchange(payload->body);
+    auto reply = client_.Exchange(payload.body);
     if (!reply.ok()) {
       client_.Close();
       return {SendResult::Kind::kRetry, reply.status().ToString()};
@@ -94,15 +92,14 @@ class MllpSender final : public Sender {
 class FileSender final : public Sender {
  public:
   explicit FileSender(const DestinationConfig& d) : dest_(d) {}
-  SendResult Send(const MessageRecord& m, const DeliveryRecord& d) override {
-    auto payload = RenderForDestination(m, dest_.format);
-    if (!payload.ok()) return {SendResult::Kind::kPermanent, payload.status().ToString()};
+  SendResult Send(const MessageRecord& m, const DeliveryRecord&,
+                  const RenderedPayload& payload) override {
     std::string name = FormatTimeMillis(m.received_at_ms).substr(0, 10) + "-" +
-                       std::to_string(m.id) + "-" + m.facility_id + payload->file_extension;
+                       std::to_string(m.id) + "-" + m.facility_id + payload.file_extension;
     for (char& c : name) {
       if (c == '/' || c == '\\' || c == ':' || static_cast<unsigned char>(c) < 0x20) c = '_';
     }
-    Status st = WriteFileAtomic(dest_.path, name, payload->body);
+    Status st = WriteFileAtomic(dest_.path, name, payload.body);
     if (!st.ok()) return {SendResult::Kind::kRetry, st.ToString()};
     return {SendResult::Kind::kSent, "写入 (written) " + dest_.path + "/" + name};
   }
@@ -123,8 +120,13 @@ std::unique_ptr<Sender> MakeSender(const DestinationConfig& dest, const std::str
 }
 
 Dispatcher::Dispatcher(const DestinationConfig& dest, const std::string& hub_name, Store& store,
-                       Env& env, MetricsRegistry& metrics, bool paused)
-    : dest_(dest), hub_name_(hub_name), store_(store), env_(env), paused_(paused) {
+                       Env& env, MetricsRegistry& metrics, bool paused, const Renderer& renderer)
+    : dest_(dest),
+      hub_name_(hub_name),
+      store_(store),
+      env_(env),
+      renderer_(renderer),
+      paused_(paused) {
   std::string l = "destination=\"" + dest_.id + "\"";
   sent_ = &metrics.GetCounter("hie_deliveries_sent_total", "Deliveries a destination accepted", l);
   retried_ = &metrics.GetCounter("hie_deliveries_retried_total",
@@ -248,7 +250,15 @@ void Dispatcher::Deliver(const DeliveryRecord& d, Sender& sender) {
   if (!m.ok()) {
     r = {SendResult::Kind::kRetry, "读取消息失败 (cannot read message): " + m.status().ToString()};
   } else {
-    r = sender.Send(*m, d);
+    // Rendered once per attempt, with one terminology snapshot throughout.
+    auto payload = renderer_.Render(*m, dest_.format);
+    if (!payload.ok()) {
+      r = {SendResult::Kind::kPermanent,
+           "无法转换为目的地格式 (cannot render as " + std::string(ToString(dest_.format)) +
+               "): " + payload.status().ToString()};
+    } else {
+      r = sender.Send(*m, d, *payload);
+    }
   }
   const double secs = static_cast<double>(env_.MonoNanos() - t0) / 1e9;
   send_seconds_->Observe(secs);
@@ -335,14 +345,14 @@ void Dispatcher::Deliver(const DeliveryRecord& d, Sender& sender) {
 }
 
 DeliveryService::DeliveryService(const Config& config, Store& store, Env& env,
-                                 MetricsRegistry& metrics)
+                                 MetricsRegistry& metrics, const Renderer& renderer)
     : store_(store) {
   std::set<std::string> paused;
   if (auto p = store.PausedDestinations(); p.ok()) paused = *p;
   for (const auto& d : config.destinations) {
     bool is_paused = d.paused || paused.count(d.id) > 0;
     dispatchers_[d.id] =
-        std::make_unique<Dispatcher>(d, config.hub_name, store, env, metrics, is_paused);
+        std::make_unique<Dispatcher>(d, config.hub_name, store, env, metrics, is_paused, renderer);
   }
 }
 

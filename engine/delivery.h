@@ -23,6 +23,7 @@
 #include "core/env.h"
 #include "core/metrics.h"
 #include "engine/config.h"
+#include "engine/transform.h"
 #include "store/store.h"
 
 namespace hie {
@@ -34,20 +35,25 @@ struct SendResult {
   std::string detail;  // status line, ACK summary or error text
 };
 
-// Sends one rendered message; one Sender per worker thread (keeps its
-// connection). Implementations: HTTP, MLLP, file.
+// Sends one rendered message (the Dispatcher renders it with the Renderer
+// before); one Sender per worker thread (keeps its connection).
+// Implementations: HTTP, MLLP, file.
 class Sender {
  public:
   virtual ~Sender() = default;
-  virtual SendResult Send(const MessageRecord& m, const DeliveryRecord& d) = 0;
+  virtual SendResult Send(const MessageRecord& m, const DeliveryRecord& d,
+                          const RenderedPayload& payload) = 0;
 };
 
 std::unique_ptr<Sender> MakeSender(const DestinationConfig& dest, const std::string& hub_name);
 
 class Dispatcher {
  public:
+  // `renderer` must outlive the Dispatcher. A message that cannot be rendered
+  // in the destination's format (e.g. DFT^P03 to a cda destination) ends
+  // ERROR at once with the reason.
   Dispatcher(const DestinationConfig& dest, const std::string& hub_name, Store& store, Env& env,
-             MetricsRegistry& metrics, bool paused);
+             MetricsRegistry& metrics, bool paused, const Renderer& renderer);
   ~Dispatcher();
 
   void Start();
@@ -66,6 +72,7 @@ class Dispatcher {
   const std::string hub_name_;
   Store& store_;
   Env& env_;
+  const Renderer& renderer_;
   std::atomic<bool> paused_;
 
   std::mutex mu_;
@@ -87,7 +94,8 @@ class Dispatcher {
 // All dispatchers of a hub, by destination id.
 class DeliveryService {
  public:
-  DeliveryService(const Config& config, Store& store, Env& env, MetricsRegistry& metrics);
+  DeliveryService(const Config& config, Store& store, Env& env, MetricsRegistry& metrics,
+                  const Renderer& renderer);
   void Start();
   void Stop();
   void Wake(const std::string& destination_id);

@@ -79,16 +79,9 @@ Status Hub::Start() {
   HIE_LOG_INFO("存储 (store): {}", RedactStoreUri(uri));
   store_ = std::move(store).value();
 
-  for (const auto& d : config_.destinations) {
-    if (d.format == DestinationFormat::kCda) {
-      HIE_LOG_WARN(
-          "目的地 {} 的格式 cda 尚未实现，发往它的消息将为 ERROR (CDA output not implemented "
-          "yet; deliveries to it will fail until the formats issue lands)",
-          d.id);
-    }
-  }
-
-  delivery_ = std::make_unique<DeliveryService>(config_, *store_, env_, metrics_);
+  renderer_ = std::make_unique<Renderer>(terminology_.get());
+  delivery_ = std::make_unique<DeliveryService>(config_, *store_, env_, metrics_, *renderer_);
+  terminology_->StartAudit(store_.get());
   pipeline_ = std::make_unique<Pipeline>(
       config_, *store_, env_, metrics_, [this](const std::string& dest) { delivery_->Wake(dest); });
   intake_ = std::make_unique<Intake>(
@@ -223,6 +216,8 @@ void Hub::Shutdown() {
   // 2. Stop routing and sending; what is not done stays in the store.
   if (pipeline_) pipeline_->Stop();
   if (delivery_) delivery_->Stop();
+  // 3a. Check the codes of what was committed (reads the store, so before it closes).
+  if (terminology_) terminology_->StopAudit();
   // Retention stops between two of its steps.
   if (retention_) retention_->Stop();
   // 3. Flush the writer: every queued commit finishes and releases its answer.

@@ -55,6 +55,7 @@ class Hub {
   MetricsRegistry metrics_;
   std::unique_ptr<TerminologyService> terminology_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<Renderer> renderer_;
   std::unique_ptr<DeliveryService> delivery_;
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<Intake> intake_;

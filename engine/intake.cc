@@ -233,14 +233,6 @@ void Intake::Submit(IntakeInput in, Done done) {
     }
   }
 
-  // Terminology lookups now, while the parsed views are alive; only the misses
-  // are kept, and they are recorded after the commit (with the message id).
-  std::vector<UnmappedFind> unmapped;
-  if (terminology_ != nullptr) {
-    terminology_->CheckMessage(*parsed, msh->message_type, facility, &unmapped);
-  }
-  std::string unmapped_facility = unmapped.empty() ? std::string() : facility;
-
   auto m = std::make_shared<NewMessage>();
   m->facility_id = facility;
   m->dedupe_key = in.idempotency_key.empty() ? control_id : in.idempotency_key;
@@ -340,9 +332,8 @@ void Intake::Submit(IntakeInput in, Done done) {
         answer->ack = m->response;
         return Status::Ok();
       },
-      [this, answer, decision, done = std::move(done), start_ns, msh_copy = *msh, ts,
-       unmapped = std::move(unmapped),
-       unmapped_facility = std::move(unmapped_facility)](const Status& st) {
+      [this, m, answer, decision, done = std::move(done), start_ns, msh_copy = *msh,
+       ts](const Status& st) {
         if (!st.ok()) {
           // Nothing was committed: say so (AR), the sender will resend.
           IntakeAnswer fail;
@@ -364,8 +355,11 @@ void Intake::Submit(IntakeInput in, Done done) {
         }
         intake_seconds_->Observe(static_cast<double>(env_.MonoNanos() - start_ns) / 1e9);
         done(*answer);
-        if (!unmapped.empty() && answer->kind != IntakeAnswer::Kind::kDuplicate) {
-          terminology_->RecordUnmapped(unmapped, unmapped_facility, answer->message_id);
+        if (terminology_ != nullptr && answer->kind != IntakeAnswer::Kind::kDuplicate) {
+          // After the ACK, off this thread: every coded element is checked.
+          terminology_->Audit({answer->message_id, m->facility_id, m->content_type, m->charset,
+                               m->message_type, m->control_id,
+                               std::shared_ptr<const std::string>(m, &m->raw)});
         }
         if (answer->kind == IntakeAnswer::Kind::kAccepted) {
           if (decision->destination_ids.empty()) {

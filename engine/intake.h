@@ -64,8 +64,8 @@ class Intake {
   // its status (QUEUED or FILTERED) and its outbox rows commit together, one
   // write per message. The Pipeline handles what is left RECEIVED (reprocess,
   // recovery).
-  // `terminology` (may be null) checks each accepted message's codes before
-  // the commit and records the unmapped ones after it (never delaying the ACK).
+  // `terminology` (may be null) gets each committed message after its answer
+  // (TerminologyService::Audit: its codes are checked off this path).
   Intake(const Config& config, Store& store, Env& env, MetricsRegistry& metrics,
          OnCommitted on_committed, TerminologyService* terminology = nullptr);
 

@@ -1,6 +1,14 @@
 #include "engine/terminology_service.h"
 
+#include <pthread.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include "core/log.h"
+#include "engine/canonicalize.h"
+#include "mappings/hl7v2/charset.h"
 
 namespace hie {
 namespace {
@@ -46,9 +54,16 @@ TerminologyService::TerminologyService(std::string dir, std::vector<std::string>
                                        "Terminology reloads, by outcome", "outcome=\"ok\"");
     reloads_failed_ = &metrics->GetCounter("hie_terminology_reloads_total",
                                            "Terminology reloads, by outcome", "outcome=\"rejected\"");
+    audited_ = &metrics->GetCounter("hie_terminology_checked_total",
+                                    "Committed messages whose codes were checked");
+    audit_dropped_ = &metrics->GetCounter(
+        "hie_terminology_check_dropped_total",
+        "Messages not checked because the check queue was full (over a million waiting)");
   }
   Resolve();
 }
+
+TerminologyService::~TerminologyService() { StopAudit(); }
 
 void TerminologyService::Resolve() {
   auto r = std::make_shared<Resolved>();
@@ -167,6 +182,158 @@ void TerminologyService::RecordUnmapped(const std::vector<UnmappedFind>& finds,
     terminology_.unmapped().Record(f.system, f.code, f.display, facility, id, now, f.target_system);
   }
   if (unmapped_total_) unmapped_total_->Inc(static_cast<int64_t>(finds.size()));
+}
+
+size_t TerminologyService::CheckCommitted(const MessageRecord& m) {
+  if (!configured()) return 0;
+  std::vector<UnmappedFind> finds;
+  auto canonical = Canonicalize(m);
+  if (canonical.ok()) {
+    const std::shared_ptr<const TerminologySnapshot> snap = terminology_.Current();
+    ApplyTerminology(*canonical, *snap, &finds);
+  } else if (SourceFormatOf(m.content_type) == SourceFormat::kHl7v2) {
+    // A type the canonical model does not map (or content it cannot read):
+    // the ER7 check of OBX-3 and PID-8 still sees its codes.
+    auto text = DecodeToUtf8(m.raw, m.charset);
+    if (text.ok()) {
+      auto parsed = Er7Message::Parse(*text);
+      if (parsed.ok()) CheckMessage(*parsed, m.message_type, m.facility_id, &finds);
+    }
+  } else {
+    HIE_LOG_DEBUG("术语检查跳过消息 {} (terminology check skipped message): {}", m.id,
+                  canonical.status().ToString());
+  }
+  RecordUnmapped(finds, m.facility_id, m.id);
+  if (audited_) audited_->Inc();
+  return finds.size();
+}
+
+void TerminologyService::StartAudit(Store* store) {
+  std::lock_guard lock(audit_mu_);
+  if (audit_running_) return;
+  audit_store_ = store;
+  audit_stopping_ = false;
+  audit_running_ = true;
+  audit_thread_ = std::thread([this] { AuditLoop(); });
+}
+
+void TerminologyService::StopAudit() {
+  {
+    std::lock_guard lock(audit_mu_);
+    if (!audit_running_) return;
+    audit_stopping_ = true;
+  }
+  audit_cv_.notify_all();
+  audit_thread_.join();
+  std::lock_guard lock(audit_mu_);
+  audit_running_ = false;
+  audit_stopped_ = true;
+  audit_idle_cv_.notify_all();
+}
+
+void TerminologyService::Audit(AuditItem item) {
+  if (!configured()) return;
+  {
+    std::unique_lock lock(audit_mu_);
+    if (audit_running_ && !audit_stopping_) {
+      if (audit_queue_.size() >= kAuditMaxItems) {
+        if (audit_dropped_) audit_dropped_->Inc();
+        return;
+      }
+      if (item.raw && audit_raw_bytes_ + item.raw->size() > kAuditRawBudget) {
+        item.raw.reset();  // the worker reads it back from the store
+      }
+      if (item.raw) audit_raw_bytes_ += item.raw->size();
+      const bool was_empty = audit_queue_.empty();
+      audit_queue_.push_back(std::move(item));
+      audit_last_enqueue_ = std::chrono::steady_clock::now();
+      lock.unlock();
+      // Only an empty queue has the worker in its untimed wait: one wake-up
+      // per burst, not one per message on the store's writer thread.
+      if (was_empty) audit_cv_.notify_one();
+      return;
+    }
+    if (audit_running_ || audit_stopped_) return;  // shutting down
+  }
+  AuditOne(item);
+}
+
+void TerminologyService::WaitAuditIdle() {
+  std::unique_lock lock(audit_mu_);
+  ++audit_flush_;  // no pacing while someone waits
+  audit_cv_.notify_all();
+  audit_idle_cv_.wait(lock, [this] {
+    return (audit_queue_.empty() && audit_busy_ == 0) || !audit_running_;
+  });
+  --audit_flush_;
+}
+
+void TerminologyService::AuditLoop() {
+  // Below the intake threads: SCHED_IDLE runs only on an otherwise idle CPU,
+  // so under load the ACKs keep the CPU and the check catches up when there
+  // is time (the queue holds the backlog). Where SCHED_IDLE is refused, nice 10.
+  sched_param idle{};
+  idle.sched_priority = 0;
+  if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle) != 0) {
+    (void)setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
+  }
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point last_done{};
+  std::unique_lock lock(audit_mu_);
+  while (true) {
+    audit_cv_.wait(lock, [this] { return audit_stopping_ || !audit_queue_.empty(); });
+    // Stopping: what is still queued is dropped - the register lives in
+    // memory and goes with the process.
+    if (audit_stopping_) break;
+    // While messages keep arriving (a burst), take one item per kAuditBusyPace
+    // only; full speed once intake has been quiet for kAuditQuiet. On two
+    // cores even an idle-priority thread costs the intake threads (shared
+    // caches and cores), so the check waits for the gaps.
+    const Clock::time_point now = Clock::now();
+    const auto quiet_for = now - audit_last_enqueue_;
+    const auto since_done = now - last_done;
+    if (audit_flush_ == 0 && quiet_for < kAuditQuiet && since_done < kAuditBusyPace) {
+      audit_cv_.wait_for(lock, std::min<Clock::duration>(kAuditQuiet - quiet_for,
+                                                         kAuditBusyPace - since_done));
+      continue;
+    }
+    AuditItem item = std::move(audit_queue_.front());
+    audit_queue_.pop_front();
+    if (item.raw) audit_raw_bytes_ -= item.raw->size();
+    ++audit_busy_;
+    lock.unlock();
+    AuditOne(item);
+    lock.lock();
+    last_done = Clock::now();
+    --audit_busy_;
+    if (audit_queue_.empty() && audit_busy_ == 0) audit_idle_cv_.notify_all();
+  }
+  audit_queue_.clear();
+  audit_raw_bytes_ = 0;
+  audit_idle_cv_.notify_all();
+}
+
+void TerminologyService::AuditOne(const AuditItem& item) {
+  MessageRecord m;
+  if (item.raw) {
+    m.id = item.message_id;
+    m.facility_id = item.facility_id;
+    m.content_type = item.content_type;
+    m.charset = item.charset;
+    m.message_type = item.message_type;
+    m.control_id = item.control_id;
+    m.raw = *item.raw;
+  } else {
+    if (audit_store_ == nullptr) return;
+    auto got = audit_store_->GetMessage(item.message_id);
+    if (!got.ok()) {
+      HIE_LOG_WARN("术语检查读不到消息 {} (terminology check cannot read message): {}",
+                   item.message_id, got.status().ToString());
+      return;
+    }
+    m = std::move(got).value();
+  }
+  CheckCommitted(m);
 }
 
 }  // namespace hie

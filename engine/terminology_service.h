@@ -1,21 +1,36 @@
 // The hub's terminology service: owns the process-wide Terminology holder
 // (terminology/terminology.h), loads `terminology.dir` at start, reloads it on
 // SIGHUP or POST /api/v1/terminology/reload (a rejected reload keeps the old
-// maps), and checks the codes of each accepted HL7 v2 message so that codes
-// that do not translate land in the unmapped register (CONTRACT §4, §6).
+// maps), and checks the codes of each accepted message (HL7 v2, CDA, FHIR) so
+// that codes that do not translate land in the unmapped register (CONTRACT
+// §4, §6).
 //
-// Checking is split in two so that the ACK never waits on the register:
-// CheckMessage() runs before the commit on the parsed ER7 (lookups only,
-// ~100 ns each, no allocation unless something is unmapped) and collects the
-// misses; RecordUnmapped() runs after the commit, when the message id is
-// known. System ids are resolved once per snapshot (see Resolved).
+// The check runs after the commit and after the ACK, off the intake path:
+// intake hands each committed message to Audit() (a queue append, no
+// parsing), and one low-priority worker thread reads it into the canonical
+// model, applies the current snapshot to every coded element
+// (engine/canonicalize.h, ApplyTerminology) and counts each miss with the
+// facility and the message id. While messages keep arriving it checks at most
+// one every 10 ms (at idle CPU priority), and at full speed once intake has
+// been quiet for 20 ms, so a burst keeps its ingest rate and the register
+// catches up in the gaps. Under a backlog the queue keeps the raw bytes
+// only up to a memory budget and after that only the message id (the worker
+// reads the message back from the store), so a burst never costs memory
+// without bound and no message goes unchecked. HL7 v2 messages of a type the
+// canonical model does not map (ORM, SIU, ...) get the older ER7 check
+// (CheckMessage: OBX-3 and PID-8).
 //
 // Thread rules: every method is safe from any thread. Load/Reload serialise
-// among themselves; CheckMessage/RecordUnmapped never take the reload lock.
+// among themselves; CheckMessage/RecordUnmapped/Audit never take the reload
+// lock. StartAudit/StopAudit from the hub's main thread.
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <thread>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -28,6 +43,7 @@
 #include "core/metrics.h"
 #include "core/status.h"
 #include "mappings/hl7v2/er7.h"
+#include "store/store.h"
 #include "terminology/terminology.h"
 
 namespace hie {
@@ -42,7 +58,14 @@ struct TerminologyLoadReport {
   uint64_t generation = 0;  // the holder's generation after the swap
 };
 
-// A code of one message that did not translate (gathered before the commit).
+// A committed message whose codes are to be checked (see Audit).
+struct AuditItem {
+  int64_t message_id = 0;
+  std::string facility_id, content_type, charset, message_type, control_id;
+  std::shared_ptr<const std::string> raw;  // null: read back from the store
+};
+
+// A code of one message that did not translate.
 struct UnmappedFind {
   std::string system;  // e.g. "local:CWS001", "HL7 0001"
   std::string code;
@@ -57,6 +80,9 @@ class TerminologyService {
   // systems are resolved once per snapshot. `metrics` may be null.
   TerminologyService(std::string dir, std::vector<std::string> facilities, Env& env,
                      MetricsRegistry* metrics);
+  ~TerminologyService();  // stops the audit worker (StopAudit)
+  TerminologyService(const TerminologyService&) = delete;
+  TerminologyService& operator=(const TerminologyService&) = delete;
 
   // Loads `dir` (at hub start). Error: kConfigError with where = "file:line"
   // (or the directory) and nothing loaded.
@@ -85,7 +111,27 @@ class TerminologyService {
   void RecordUnmapped(const std::vector<UnmappedFind>& finds, std::string_view facility,
                       int64_t message_id);
 
+  // Checks one committed message now, on the calling thread: canonical model
+  // + ApplyTerminology with the current snapshot, misses recorded with
+  // m.facility_id and m.id. Returns how many codes were unmapped.
+  size_t CheckCommitted(const MessageRecord& m);
+
+  // Starts the audit worker; `store` (must outlive StopAudit) reads back
+  // messages queued without their bytes. Before StartAudit, Audit() checks
+  // on the calling thread.
+  void StartAudit(Store* store);
+  // Stops the worker; what is still queued is dropped (the register is in
+  // memory and ends with the process), later Audit() calls too. Idempotent.
+  void StopAudit();
+  // Queues a committed message for the check. Never blocks, never parses.
+  void Audit(AuditItem item);
+  // Blocks until every message queued so far has been checked (tests, drain).
+  void WaitAuditIdle();
+
  private:
+  void AuditLoop();
+  void AuditOne(const AuditItem& item);
+
   // Heterogeneous lookup: find a facility by string_view without a copy.
   struct NameHash {
     using is_transparent = void;
@@ -109,6 +155,27 @@ class TerminologyService {
   Terminology terminology_;
   std::atomic<std::shared_ptr<const Resolved>> resolved_;
   std::mutex load_mu_;
+  // The audit queue (raw bytes kept up to kAuditRawBudget bytes in total).
+  static constexpr size_t kAuditRawBudget = 64u << 20;
+  static constexpr size_t kAuditMaxItems = 1u << 20;
+  // Pacing of the check during a burst (see AuditLoop).
+  static constexpr std::chrono::milliseconds kAuditQuiet{20};
+  static constexpr std::chrono::milliseconds kAuditBusyPace{10};
+  Store* audit_store_ = nullptr;
+  std::mutex audit_mu_;
+  std::condition_variable audit_cv_;       // worker waits for items
+  std::condition_variable audit_idle_cv_;  // WaitAuditIdle waits for an empty queue
+  std::deque<AuditItem> audit_queue_;
+  size_t audit_raw_bytes_ = 0;
+  size_t audit_busy_ = 0;  // items taken but not yet finished
+  int audit_flush_ = 0;    // WaitAuditIdle callers: check at full speed
+  std::chrono::steady_clock::time_point audit_last_enqueue_{};
+  bool audit_stopping_ = false;
+  bool audit_running_ = false;
+  bool audit_stopped_ = false;  // StopAudit ran: later Audit() calls are dropped
+  std::thread audit_thread_;
+  Counter* audited_ = nullptr;
+  Counter* audit_dropped_ = nullptr;
   Counter* unmapped_total_ = nullptr;
   Counter* reloads_ok_ = nullptr;
   Counter* reloads_failed_ = nullptr;

@@ -1,17 +1,49 @@
 // Translation throughput with the shipped tables plus a 50,000-row synthetic
-// local map, and the load/reload time of that map.
+// local map, and the load/reload time of that map. Each lookup benchmark
+// also counts heap allocations in its timed loop (counter allocs_per_op,
+// from a counting global operator new): the hot path must allocate nothing.
 //   build-*/terminology/terminology_bench --benchmark_min_time=1
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cstdlib>
 #include <filesystem>
+#include <new>
 #include <fstream>
 #include <random>
+#include <unordered_map>
 
 #include "terminology/terminology.h"
 
+namespace {
+std::atomic<uint64_t> g_allocations{0};
+}  // namespace
+
+void* operator new(std::size_t n) {
+  g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
 namespace hie {
 namespace {
+
+// Allocations made between construction and Report(), per iteration.
+class AllocCounter {
+ public:
+  AllocCounter() : start_(g_allocations.load(std::memory_order_relaxed)) {}
+  void Report(benchmark::State& state) const {
+    const uint64_t n = g_allocations.load(std::memory_order_relaxed) - start_;
+    state.counters["allocs_per_op"] =
+        static_cast<double>(n) / static_cast<double>(std::max<int64_t>(state.iterations(), 1));
+  }
+
+ private:
+  uint64_t start_;
+};
 
 const std::filesystem::path kDataDir = HIE_SOURCE_DIR "/terminology/data";
 constexpr int kRows = 50'000;
@@ -69,26 +101,53 @@ void BM_TranslateById(benchmark::State& state) {
   const SystemId loinc = snap.FindSystem("LOINC");
   const auto& q = Queries();
   size_t i = 0, found = 0;
+  AllocCounter allocs;
   for (auto _ : state) {
     TranslateResult r = snap.Translate(src, q[i], loinc);
     found += r.found;
     benchmark::DoNotOptimize(r);
     if (++i == q.size()) i = 0;
   }
+  allocs.Report(state);
   if (found != static_cast<size_t>(state.iterations())) state.SkipWithError("miss");
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_TranslateById);
 
+// Peer in the same run: the same 50,000 codes in a std::unordered_map keyed
+// by the code string (one system, no normalisation, no aliases).
+void BM_PeerStdUnorderedMap(benchmark::State& state) {
+  static const std::unordered_map<std::string, std::string> map = [] {
+    std::unordered_map<std::string, std::string> m;
+    for (int i = 0; i < kRows; ++i) m.emplace(LocalCode(i), LoincCodes()[i % LoincCodes().size()]);
+    return m;
+  }();
+  const auto& q = Queries();
+  size_t i = 0, found = 0;
+  AllocCounter allocs;
+  for (auto _ : state) {
+    auto it = map.find(q[i]);
+    found += it != map.end();
+    benchmark::DoNotOptimize(it);
+    if (++i == q.size()) i = 0;
+  }
+  allocs.Report(state);
+  if (found != static_cast<size_t>(state.iterations())) state.SkipWithError("miss");
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_PeerStdUnorderedMap);
+
 void BM_TranslateByName(benchmark::State& state) {
   const auto& snap = *Shared();
   const auto& q = Queries();
   size_t i = 0;
+  AllocCounter allocs;
   for (auto _ : state) {
     TranslateResult r = snap.Translate("local:BENCH", q[i], "2.16.840.1.113883.6.1");
     benchmark::DoNotOptimize(r);
     if (++i == q.size()) i = 0;
   }
+  allocs.Report(state);
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_TranslateByName);
@@ -97,12 +156,14 @@ void BM_TranslateSexWithPadding(benchmark::State& state) {
   const auto& snap = *Shared();
   const char* codes[] = {"M", "F", "U", "O"};
   size_t i = 0;
+  AllocCounter allocs;
   for (auto _ : state) {
     TranslateResult r = snap.Translate("HL7 0001", codes[i++ & 3], "GB/T 2261.1");
     benchmark::DoNotOptimize(r);
     TranslateResult e = snap.Translate("GB 3304", "1", "GB 3304");  // "1" -> "01"
     benchmark::DoNotOptimize(e);
   }
+  allocs.Report(state);
   state.SetItemsProcessed(state.iterations() * 2);
 }
 BENCHMARK(BM_TranslateSexWithPadding);
@@ -111,10 +172,12 @@ void BM_Miss(benchmark::State& state) {
   const auto& snap = *Shared();
   const SystemId src = snap.FindSystem("local:BENCH");
   const SystemId loinc = snap.FindSystem("LOINC");
+  AllocCounter allocs;
   for (auto _ : state) {
     TranslateResult r = snap.Translate(src, "NOPE-1", loinc);
     benchmark::DoNotOptimize(r);
   }
+  allocs.Report(state);
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_Miss);

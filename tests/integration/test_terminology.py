@@ -161,7 +161,9 @@ class TerminologyTest(H.HubTestCase):
         msg, ctl = H.adt("A04", facility="TEST", patient=p)
         msg = msg.replace(f"|{p.birth}|{p.sex}|", f"|{p.birth}|XQ|")
         self.assertEqual(self.hub.send(msg).msa_code, "AA")
-        e = H.wait_until(lambda: self.unmapped_entry("HL7 0001", "XQ"), what="sex XQ in /unmapped")
+        # A sex value that is no HL7 0001 letter is the sender's own code: the
+        # register names it under the facility's local system, ready to be mapped.
+        e = H.wait_until(lambda: self.unmapped_entry("local:TEST", "XQ"), what="sex XQ in /unmapped")
         self.assertEqual(e["facility"], "TEST")
         self.assertEqual(e["target_system"], "GB/T 2261.1")
 
