@@ -142,12 +142,13 @@ TEST(ConfigTest, ReferenceConfigLoads) {
   ASSERT_EQ(http->headers.size(), 1u);
   EXPECT_EQ(http->headers[0].first, "Authorization");
   EXPECT_EQ(c.FindFacility("CWS001")->charset, "GBK");
-  ASSERT_EQ(c.routes.size(), 3u);
+  ASSERT_EQ(c.routes.size(), 4u);
   EXPECT_EQ(c.routes[0].when.facility_kinds,
             (std::vector<FacilityKind>{FacilityKind::kCounty, FacilityKind::kTownship}));
-  EXPECT_EQ(c.routes[0].when.document_types, std::vector<std::string>{"C0007"});
-  EXPECT_EQ(c.routes[1].when.message_types.size(), 6u);
-  EXPECT_EQ(c.routes[1].to, std::vector<std::string>{"county-platform"});
+  EXPECT_TRUE(c.routes[0].when.document_types.empty());
+  EXPECT_EQ(c.routes[1].when.document_types, (std::vector<std::string>{"C0007", "C0006"}));
+  EXPECT_EQ(c.routes[2].when.message_types.size(), 6u);
+  EXPECT_EQ(c.routes[2].to, std::vector<std::string>{"county-platform"});
 }
 
 TEST(ConfigTest, DemoConfigLoads) {

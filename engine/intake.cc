@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "core/log.h"
+#include "engine/document_input.h"
 #include "mappings/hl7v2/ack.h"
 #include "mappings/hl7v2/charset.h"
 #include "mappings/hl7v2/er7.h"
@@ -20,12 +21,6 @@ bool IsHl7ContentType(std::string_view ct) {
   while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
   return media.empty() || media == "application/hl7-v2" || media == "x-application/hl7-v2+er7" ||
          media == "application/hl7-v2+er7" || media == "text/plain";
-}
-
-bool IsKnownOtherFormat(std::string_view ct) {
-  std::string_view media = ct.substr(0, ct.find(';'));
-  return media == "application/xml" || media == "text/xml" || media == "application/fhir+json" ||
-         media == "application/json" || media == "application/cda+xml";
 }
 
 // Message codes whose content is about one patient: PID is required.
@@ -127,18 +122,19 @@ void Intake::Submit(IntakeInput in, Done done) {
     return;
   }
   if (!in.content_type.empty() || in.source == "http") {
+    if (const DocumentFormat f = DocumentFormatOf(in.content_type); f != DocumentFormat::kNone) {
+      SubmitDocument(std::move(in), f, start_ns, std::move(done));  // intake_documents.cc
+      return;
+    }
     if (!IsHl7ContentType(in.content_type)) {
-      Status why = IsKnownOtherFormat(in.content_type)
-                       ? Status(ErrorCode::kUnsupportedMedia,
-                                "暂不支持该格式的接收：CDA 与 FHIR 接收尚未实现 (CDA/FHIR intake "
-                                "not implemented yet): " +
-                                    in.content_type,
-                                "Content-Type")
-                       : Status(ErrorCode::kUnsupportedMedia,
-                                "不支持的内容类型 (unsupported Content-Type) \"" + in.content_type +
-                                    "\"；请使用 application/hl7-v2",
-                                "Content-Type");
-      Reject(std::move(in), why, in.facility_header, in.idempotency_key, "", std::move(done));
+      Status why(ErrorCode::kUnsupportedMedia,
+                 "不支持的内容类型 (unsupported Content-Type) \"" + in.content_type +
+                     "\"；请使用 application/hl7-v2、application/xml (CDA) 或 "
+                     "application/fhir+json (FHIR)",
+                 "Content-Type");
+      // Copies: `in` is moved into the call.
+      std::string facility = in.facility_header, key = in.idempotency_key;
+      Reject(std::move(in), why, facility, key, "", std::move(done));
       return;
     }
   }
@@ -268,9 +264,21 @@ void Intake::Submit(IntakeInput in, Done done) {
         decision->destination_ids.empty() ? MessageStatus::kFiltered : MessageStatus::kQueued;
   }
 
+  const std::string label = m->message_type;
+  Commit(std::move(m), std::move(decision), content_error, label,
+         [this, msh_copy = *msh, ts](const Status& why) {
+           return BuildAck(&msh_copy, AckCode::kAR, why, NextAckId(), ts);
+         },
+         start_ns, std::move(done));
+}
+
+void Intake::Commit(std::shared_ptr<NewMessage> m, std::shared_ptr<RouteDecision> decision,
+                    Status content_error, std::string label,
+                    std::function<std::string(const Status&)> refused_ack, int64_t start_ns,
+                    Done done) {
   auto answer = std::make_shared<IntakeAnswer>();
   store_.Write(
-      [m, answer, content_error, decision](WriteTxn& txn) -> Status {
+      [m, answer, content_error, decision, label](WriteTxn& txn) -> Status {
         HIE_ASSIGN_OR_RETURN(auto hit, txn.FindByDedupeKey(m->facility_id, m->dedupe_key));
         if (hit) {
           answer->kind = IntakeAnswer::Kind::kDuplicate;
@@ -300,7 +308,8 @@ void Intake::Submit(IntakeInput in, Done done) {
         ev.step = "received";
         ev.outcome = content_error.ok() ? "ok" : "error";
         ev.detail = content_error.ok()
-                        ? "已接收并持久化 (received and committed) via " + m->source
+                        ? "已接收并持久化 (received and committed) via " + m->source +
+                              (label == m->message_type ? std::string() : ": " + label)
                         : "已接收但内容有误，停止处理 (accepted with error, not processed): " +
                               content_error.ToString();
         HIE_RETURN_IF_ERROR(txn.AppendTrace(id, ev));
@@ -310,7 +319,7 @@ void Intake::Submit(IntakeInput in, Done done) {
           rt.step = "routed";
           if (decision->destination_ids.empty()) {
             rt.outcome = "filtered";
-            rt.detail = "没有匹配的路由 (no route matched) for " + m->message_type;
+            rt.detail = "没有匹配的路由 (no route matched) for " + label;
           } else {
             std::string routes, dests;
             for (const auto& r : decision->route_ids) routes += (routes.empty() ? "" : ", ") + r;
@@ -332,8 +341,8 @@ void Intake::Submit(IntakeInput in, Done done) {
         answer->ack = m->response;
         return Status::Ok();
       },
-      [this, m, answer, decision, done = std::move(done), start_ns, msh_copy = *msh,
-       ts](const Status& st) {
+      [this, m, answer, decision, done = std::move(done), start_ns,
+       refused_ack = std::move(refused_ack)](const Status& st) {
         if (!st.ok()) {
           // Nothing was committed: say so (AR), the sender will resend.
           IntakeAnswer fail;
@@ -343,7 +352,7 @@ void Intake::Submit(IntakeInput in, Done done) {
               Status(ErrorCode::kStoreError,
                      "存储失败，消息未被接收，请重发 (store failed, not accepted; resend): " +
                          st.message());
-          fail.ack = BuildAck(&msh_copy, AckCode::kAR, fail.error, NextAckId(), ts);
+          fail.ack = refused_ack ? refused_ack(fail.error) : std::string();
           HIE_LOG_ERROR("提交失败 (commit failed): {}", st.ToString());
           done(fail);
           return;
@@ -362,6 +371,7 @@ void Intake::Submit(IntakeInput in, Done done) {
                                std::shared_ptr<const std::string>(m, &m->raw)});
         }
         if (answer->kind == IntakeAnswer::Kind::kAccepted) {
+          if (on_accepted_) on_accepted_(answer->message_id);
           if (decision->destination_ids.empty()) {
             filtered_->Inc();
           } else {

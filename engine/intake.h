@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,7 @@
 #include "core/metrics.h"
 #include "core/status.h"
 #include "engine/config.h"
+#include "engine/document_input.h"
 #include "engine/router.h"
 #include "engine/terminology_service.h"
 #include "store/store.h"
@@ -30,6 +32,7 @@ struct WorkItem {
   std::string facility_id;
   std::string message_type;
   std::string patient_key;
+  std::string document_type;  // CDA/FHIR document type ("C0007"); "" for HL7 v2
 };
 
 struct IntakeInput {
@@ -73,15 +76,34 @@ class Intake {
   // (or at once for inputs that cannot be stored at all).
   void Submit(IntakeInput in, Done done);
 
+  // Called after the durable commit of each newly accepted (AA) message,
+  // after its answer; must not block (the EMPI queues the id). Set before
+  // traffic starts.
+  using OnAccepted = std::function<void(int64_t message_id)>;
+  void SetOnAccepted(OnAccepted f) { on_accepted_ = std::move(f); }
+
  private:
   void Reject(IntakeInput in, const Status& why, const std::string& facility,
               const std::string& control_id, const std::string& ack, Done done);
+  // CDA / FHIR input (intake_documents.cc): read, checked, routed by message
+  // and document type, committed through Commit.
+  void SubmitDocument(IntakeInput in, DocumentFormat format, int64_t start_ns, Done done);
+  // The one write of an accepted input: dedupe on (facility, dedupe_key), the
+  // message, its trace ("received", "routed") and its outbox rows, then the
+  // answer after the durable commit. `label` names what was routed in the
+  // trace (the message type, with the document type for documents);
+  // `refused_ack` builds the HL7 AR for a failed commit (may be empty).
+  void Commit(std::shared_ptr<NewMessage> m, std::shared_ptr<RouteDecision> decision,
+              Status content_error, std::string label,
+              std::function<std::string(const Status&)> refused_ack, int64_t start_ns,
+              Done done);
   std::string NextAckId();
 
   const Config& config_;
   Store& store_;
   Env& env_;
   OnCommitted on_committed_;
+  OnAccepted on_accepted_;
   TerminologyService* terminology_;
   Router router_;
   std::atomic<uint64_t> ack_seq_{0};

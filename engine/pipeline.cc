@@ -1,6 +1,7 @@
 #include "engine/pipeline.h"
 
 #include "core/log.h"
+#include "engine/document_input.h"
 
 namespace hie {
 
@@ -64,7 +65,8 @@ void Pipeline::Enqueue(WorkItem item) {
 void Pipeline::EnqueueById(int64_t message_id) {
   auto m = store_.GetMessage(message_id);
   if (!m.ok()) return;
-  Enqueue(WorkItem{m->id, m->facility_id, m->message_type, m->patient_key});
+  Enqueue(WorkItem{m->id, m->facility_id, m->message_type, m->patient_key,
+                              DocumentTypeOfRecord(*m)});
 }
 
 void Pipeline::ScannerLoop() {
@@ -95,7 +97,8 @@ void Pipeline::ScannerLoop() {
         if (!m.ok() || m->status != MessageStatus::kReceived) continue;
         lock.lock();
         if (queued_ids_.insert(id).second) {
-          queue_.push_back(WorkItem{m->id, m->facility_id, m->message_type, m->patient_key});
+          queue_.push_back(WorkItem{m->id, m->facility_id, m->message_type, m->patient_key,
+                              DocumentTypeOfRecord(*m)});
           cv_.notify_one();
         }
       }
@@ -124,6 +127,7 @@ void Pipeline::Process(const WorkItem& item) {
   in.message_type = item.message_type;
   in.facility_id = item.facility_id;
   in.facility_kind = fac ? fac->kind : FacilityKind::kVillage;
+  in.document_type = item.document_type;
   RouteDecision d = router_.Route(in);
   const int64_t now = env_.NowMillis();
 

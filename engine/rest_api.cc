@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
+#include "engine/document_input.h"
 #include "engine/transform.h"
 
 namespace hie {
@@ -358,6 +359,7 @@ HttpResponse RestApi::GetMessage(int64_t id, const HttpRequest& req) {
     return ErrorResponse(m.status());
   }
   json j = MessageJson(*m);
+  if (std::string dt = DocumentTypeOfRecord(*m); !dt.empty()) j["document_type"] = dt;
   auto trace = d_.store->GetTrace(id);
   if (!trace.ok()) return ErrorResponse(trace.status());
   json tr = json::array();

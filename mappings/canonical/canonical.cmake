@@ -15,10 +15,4 @@ hie_add_test(canonical_test
           ${CMAKE_CURRENT_SOURCE_DIR}/canonical/golden_test.cc
   LIBS hie_mappings)
 
-if(HIE_FUZZ)
-  # hie_mappings itself is instrumented in cda/cda.cmake.
-  add_executable(canonical_fuzz ${CMAKE_CURRENT_SOURCE_DIR}/canonical/canonical_fuzz.cc)
-  target_compile_options(canonical_fuzz PRIVATE -fsanitize=fuzzer,address)
-  target_link_options(canonical_fuzz PRIVATE -fsanitize=fuzzer,address)
-  target_link_libraries(canonical_fuzz PRIVATE hie_mappings)
-endif()
+# The fuzz targets v2_fuzz and fhir_fuzz are in mappings/fuzz.cmake.

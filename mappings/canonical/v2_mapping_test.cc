@@ -363,6 +363,32 @@ TEST(V2ToCanonical, HostileInputRefusedQuickly) {
   EXPECT_LT(ms, 5000) << "hostile input took " << ms << " ms";
 }
 
+// Regression (found by v2_fuzz on the corpus's 839-OBX bigmessage.hl7):
+// CanonicalToV2 looked each report result up by scanning every entry, n²
+// string compares. Now an index: every result still written once, in the
+// report's order, also when results are listed out of entry order.
+TEST(CanonicalToV2, QuadraticResultLookupRegression) {
+  std::string many = kMsh + "ORU^R01|L1|P|2.4\rPID|1||1^^^F1^MR\rOBR|1||F|G^g^L\r";
+  for (int i = 1; i <= 3000; ++i) many += "OBX|" + std::to_string(i) + "|NM|A" + std::to_string(i) + "^a^L||1.5|||||F\r";
+  auto m = V2ToCanonical(many, "F1");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  json* report = nullptr;
+  for (auto& e : m->bundle["entry"]) {
+    if (e["resource"]["resourceType"] == "DiagnosticReport") report = &e["resource"];
+  }
+  ASSERT_NE(report, nullptr);
+  ASSERT_EQ((*report)["result"].size(), 3000u);
+  std::swap((*report)["result"][0], (*report)["result"][2999]);
+  auto v2 = CanonicalToV2(*m);
+  ASSERT_TRUE(v2.ok()) << v2.status().ToString();
+  auto back = Er7Message::Parse(*v2);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->CountSegments("OBX"), 3000u);
+  EXPECT_EQ(back->Get("OBX-3.1"), "A3000");
+  EXPECT_EQ(back->Get("OBX[2]-3.1"), "A2");
+  EXPECT_EQ(back->Get("OBX[3000]-3.1"), "A1");
+}
+
 std::string ReadFile(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::stringstream ss;

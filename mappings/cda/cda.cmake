@@ -33,11 +33,4 @@ if(HIE_BUILD_BENCH)
                                                HIE_SOURCE_DIR="${CMAKE_SOURCE_DIR}")
 endif()
 
-if(HIE_FUZZ)
-  # Coverage feedback needs the codec instrumented too, not just the driver.
-  target_compile_options(hie_mappings PRIVATE -fsanitize=fuzzer-no-link,address)
-  add_executable(cda_fuzz cda/cda_fuzz.cc)
-  target_compile_options(cda_fuzz PRIVATE -fsanitize=fuzzer,address)
-  target_link_options(cda_fuzz PRIVATE -fsanitize=fuzzer,address)
-  target_link_libraries(cda_fuzz PRIVATE hie_mappings)
-endif()
+# The fuzz target cda_fuzz is in mappings/fuzz.cmake.

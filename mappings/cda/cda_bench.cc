@@ -31,17 +31,20 @@ void BM_ReadCda(benchmark::State& state, const std::string& path) {
   state.SetItemsProcessed(state.iterations());
 }
 
-void BM_WriteLabReport(benchmark::State& state) {
-  const std::string xml =
-      Slurp(std::string(HIE_SOURCE_DIR) + "/tests/golden/cda/lab-report.glucose.cda.xml");
+// Writing one document from the canonical model read from its golden file.
+void BM_WriteCda(benchmark::State& state, const std::string& golden, hie::cda::CdaDocumentKind kind) {
+  const std::string xml = Slurp(std::string(HIE_SOURCE_DIR) + "/tests/golden/cda/" + golden);
   auto bundle = hie::cda::ReadCda(xml, {});
   if (!bundle.ok()) {
     state.SkipWithError(bundle.status().ToString().c_str());
     return;
   }
+  hie::cda::CdaWriteOptions options;
+  options.oid_table = hie::cda::OidTable::BuiltIn();
   size_t bytes = 0;
   for (auto _ : state) {
-    auto r = hie::cda::WriteCda(*bundle, hie::cda::CdaDocumentKind::kLabReport, {});
+    auto r = hie::cda::WriteCda(*bundle, kind, options);
+    if (!r.ok()) state.SkipWithError(r.status().ToString().c_str());
     if (r.ok()) bytes += r->size();
     benchmark::DoNotOptimize(r);
   }
@@ -53,7 +56,12 @@ BENCHMARK_CAPTURE(BM_ReadCda, ws_lab_report,
                   std::string(HIE_SOURCE_DIR) + "/tests/golden/cda/lab-report.glucose.cda.xml");
 BENCHMARK_CAPTURE(BM_ReadCda, ccda_ccd,
                   std::string(HIE_CORPUS_DIR) + "/cda/microsoft-fhir-converter/C-CDA_R2-1_CCD.xml");
-BENCHMARK(BM_WriteLabReport);
+BENCHMARK_CAPTURE(BM_WriteCda, lab_report_C0007, "lab-report.glucose.cda.xml",
+                  hie::cda::CdaDocumentKind::kLabReport);
+BENCHMARK_CAPTURE(BM_WriteCda, outpatient_record_C0002, "outpatient-record.fever.cda.xml",
+                  hie::cda::CdaDocumentKind::kOutpatientRecord);
+BENCHMARK_CAPTURE(BM_WriteCda, health_record_B0001, "health-record-basic.li-si.cda.xml",
+                  hie::cda::CdaDocumentKind::kHealthRecordBasic);
 
 }  // namespace
 

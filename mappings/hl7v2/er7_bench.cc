@@ -1,11 +1,16 @@
 // Parse throughput of the ER7 parser: the shared corpus and a realistic
 // ORU^R01 with 10 OBX. Goal: >= 300 MB/s for parsing alone.
+// `er7_bench --dump-workload DIR` writes the exact messages measured
+// (DIR/corpus/NNNNN.hl7, every segment ended by CR, and DIR/oru.hl7) so
+// bench/parse.sh can give the same input to the peer parsers.
 #include <benchmark/benchmark.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "mappings/canonical/v2_to_canonical.h"
 #include "mappings/hl7v2/batch.h"
 #include "mappings/hl7v2/charset.h"
 #include "mappings/hl7v2/er7.h"
@@ -26,10 +31,11 @@ const std::vector<std::string>& CorpusMessages() {
       std::stringstream ss;
       ss << in.rdbuf();
       std::string text = ss.str();
-      auto split = SplitEr7(text);
+      // CR-terminated (as on the wire), so every parser compared gets the same bytes.
+      auto split = SplitEr7(text, /*normalize_to_cr=*/true);
       if (!split.ok()) continue;
-      for (auto m : split->messages) {
-        if (Er7Message::Parse(m).ok()) out.emplace_back(m);
+      for (auto& m : split->normalized) {
+        if (Er7Message::Parse(m).ok()) out.push_back(std::move(m));
       }
     }
     return out;
@@ -111,6 +117,19 @@ void BM_ParseOruAndRead(benchmark::State& state) {
 }
 BENCHMARK(BM_ParseOruAndRead);
 
+// Parse plus the mapping to the canonical model (what delivery does).
+void BM_ParseAndMapOru(benchmark::State& state) {
+  const std::string oru = Oru();
+  for (auto _ : state) {
+    auto r = canonical::V2ToCanonical(oru, "XYZRMYY");
+    if (!r.ok()) state.SkipWithError(r.status().ToString().c_str());
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * oru.size()));
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_ParseAndMapOru);
+
 void BM_ReadMsh(benchmark::State& state) {
   const std::string oru = Oru();
   for (auto _ : state) {
@@ -135,7 +154,34 @@ void BM_DecodeGb18030(benchmark::State& state) {
 }
 BENCHMARK(BM_DecodeGb18030);
 
+int DumpWorkload(const std::string& dir) {
+  namespace fs = std::filesystem;
+  const auto& msgs = CorpusMessages();
+  if (msgs.empty()) {
+    std::fprintf(stderr, "corpus not found under %s\n", HIE_CORPUS_DIR);
+    return 1;
+  }
+  fs::create_directories(fs::path(dir) / "corpus");
+  char name[32];
+  for (size_t i = 0; i < msgs.size(); ++i) {
+    std::snprintf(name, sizeof name, "%05zu.hl7", i);
+    std::ofstream(fs::path(dir) / "corpus" / name, std::ios::binary) << msgs[i];
+  }
+  std::ofstream(fs::path(dir) / "oru.hl7", std::ios::binary) << Oru();
+  std::printf("%zu\n", msgs.size());
+  return 0;
+}
+
 }  // namespace
 }  // namespace hie
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::string_view(argv[i]) == "--dump-workload") return hie::DumpWorkload(argv[i + 1]);
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
