@@ -150,6 +150,38 @@ Status MatchIndex::Add(NormalizedRecord record, uint64_t person_id) {
   return Status::Ok();
 }
 
+Status MatchIndex::SetPerson(const std::string& record_id, uint64_t person_id) {
+  if (person_id == 0) {
+    return Status(ErrorCode::kInvalidArgument, "患者主索引号不能为 0 (person id must not be 0)");
+  }
+  auto it = by_record_id_.find(record_id);
+  if (it == by_record_id_.end()) {
+    return Status(ErrorCode::kNotFound, "记录不在索引中 (record not indexed)", record_id);
+  }
+  persons_[it->second] = person_id;
+  return Status::Ok();
+}
+
+Status MatchIndex::Replace(NormalizedRecord record) {
+  auto it = by_record_id_.find(record.record_id);
+  if (it == by_record_id_.end()) {
+    return Status(ErrorCode::kNotFound, "记录不在索引中 (record not indexed)", record.record_id);
+  }
+  const uint32_t index = it->second;
+  std::vector<uint64_t> old_keys = BlockingKeys(records_[index]);
+  for (uint64_t key : BlockingKeys(record)) {
+    if (std::find(old_keys.begin(), old_keys.end(), key) == old_keys.end()) {
+      blocks_[key].push_back(index);
+    }
+  }
+  if (record.name.text != records_[index].name.text) name_counts_.Add(record.name.text);
+  if (record.name.pinyin() != records_[index].name.pinyin()) {
+    pinyin_counts_.Add(record.name.pinyin());
+  }
+  records_[index] = std::move(record);
+  return Status::Ok();
+}
+
 double MatchIndex::NameFrequencyAdjustment(const NormalizedName& name, uint8_t name_level) const {
   const Counts* counts = nullptr;
   std::string key;

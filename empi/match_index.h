@@ -100,6 +100,14 @@ class MatchIndex {
   // kInvalidArgument for person 0; kConflict if record_id is already indexed.
   Status Add(NormalizedRecord record, uint64_t person_id);
 
+  // Moves an indexed record to another person (link, unlink, merge,
+  // unmerge). kNotFound for an unknown record_id, kInvalidArgument for 0.
+  Status SetPerson(const std::string& record_id, uint64_t person_id);
+  // Replaces the content of an indexed record (its source sent an update);
+  // the person stays. The new content's blocks are added; blocks of the old
+  // content keep the record too (it is then compared by its new content).
+  Status Replace(NormalizedRecord record);
+
   // Every blocked candidate record with its weight and rule (unordered).
   std::vector<ScoredCandidate> Candidates(const NormalizedRecord& record) const;
   // Candidates grouped by person and the outcome for the incoming record.

@@ -54,6 +54,31 @@ TEST_F(MatchTest, AddRejectsPersonZeroAndDuplicates) {
   EXPECT_EQ(index_->Add(r, 2).code(), ErrorCode::kConflict);
 }
 
+TEST_F(MatchTest, SetPersonAndReplaceMoveAndUpdateARecord) {
+  const std::string id = WithCheck("43052319800305123");
+  auto r = R("王伟", "1980-03-05", id, "男", "", "桃洪镇城西村");
+  const std::string rid = r.record_id;
+  ASSERT_TRUE(index_->Add(r, 7).ok());
+  EXPECT_EQ(index_->SetPerson("nope", 8).code(), ErrorCode::kNotFound);
+  EXPECT_FALSE(index_->SetPerson(rid, 0).ok());
+  ASSERT_TRUE(index_->SetPerson(rid, 8).ok());
+  auto m = index_->Match(R("王伟", "", id, "", "", ""));
+  EXPECT_EQ(m.outcome, Outcome::kAutoLink);
+  EXPECT_EQ(m.person_id, 8u);
+  // The source now sends a new phone: the record is found by it.
+  auto updated = R("王伟", "1980-03-05", id, "男", "13812345678", "桃洪镇城西村");
+  updated.record_id = rid;
+  ASSERT_TRUE(index_->Replace(updated).ok());
+  EXPECT_EQ(index_->size(), 1u);
+  bool by_phone = false;
+  for (const auto& c : index_->Candidates(R("刘芳", "1990-01-02", "", "女", "13812345678", ""))) {
+    by_phone = by_phone || c.person_id == 8u;
+  }
+  EXPECT_TRUE(by_phone);
+  auto unknown = R("王伟", "", "", "", "", "");
+  EXPECT_EQ(index_->Replace(unknown).code(), ErrorCode::kNotFound);
+}
+
 TEST_F(MatchTest, BlockingKeysCoverEachField) {
   auto r = R("王伟", "1980-03-05", WithCheck("43052319800305123"), "男", "13812345678",
              "桃洪镇城西村3组");

@@ -282,13 +282,15 @@ namespace {
 using Keys = std::vector<std::string_view>;
 
 const Keys kRootKeys = {"hub",        "listen",      "mllp",         "http",   "pipeline",
-                        "facilities", "terminology", "destinations", "routes", "retention"};
+                        "facilities", "terminology", "destinations", "routes", "retention",
+                        "empi"};
 const Keys kHubKeys = {"name", "data_dir", "store", "durability", "log_level", "claim_lease"};
 const Keys kListenKeys = {"mllp", "http"};
 const Keys kMllpKeys = {"max_message_bytes", "idle_timeout"};
 const Keys kHttpKeys = {"max_body_bytes"};
 const Keys kPipelineKeys = {"workers"};
-const Keys kFacilityKeys = {"id", "name", "kind", "charset"};
+const Keys kFacilityKeys = {"id", "name", "kind", "charset", "card_reader"};
+const Keys kEmpiKeys = {"enabled", "weights"};
 const Keys kTerminologyKeys = {"dir"};
 const Keys kDestinationKeys = {"id",    "type",        "url",     "address", "path",  "format",
                                "retry", "concurrency", "timeout", "headers", "paused"};
@@ -631,6 +633,11 @@ Status Loader::LoadLimits(const YAML::Node& root, Config* c) const {
     HIE_RETURN_IF_ERROR(CheckMap(t, "terminology", kTerminologyKeys));
     HIE_RETURN_IF_ERROR(OptStr(t, "dir", "terminology", &c->terminology_dir));
   }
+  if (const YAML::Node e = root["empi"]; IsSet(e)) {
+    HIE_RETURN_IF_ERROR(CheckMap(e, "empi", kEmpiKeys));
+    HIE_RETURN_IF_ERROR(OptBool(e, "enabled", "empi", &c->empi.enabled));
+    HIE_RETURN_IF_ERROR(OptStr(e, "weights", "empi", &c->empi.weights));
+  }
   return Status::Ok();
 }
 
@@ -661,6 +668,7 @@ Status Loader::LoadFacilities(const YAML::Node& root, Config* c) const {
     HIE_RETURN_IF_ERROR(
         OptEnum(n, "kind", path, "无效的机构级别", "invalid facility kind", kKinds, &kind));
     f.kind = FromName<FacilityKind>(kKinds, kind);
+    HIE_RETURN_IF_ERROR(OptBool(n, "card_reader", path, &f.card_reader));
     HIE_RETURN_IF_ERROR(OptStr(n, "charset", path, &f.charset));
     if (!f.charset.empty()) {
       std::string up = Upper(f.charset);

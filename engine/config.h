@@ -30,6 +30,9 @@ struct FacilityConfig {
   // `charset`. One of UTF-8, UNICODE UTF-8, GB 18030-2000, GB18030, GBK,
   // GB2312 (case-insensitive), kept as written.
   std::string charset;
+  // Its resident ID numbers are read by a card reader (key `card_reader`):
+  // the EMPI's golden record takes the ID card from such a source first.
+  bool card_reader = false;
 };
 
 struct RetryPolicy {
@@ -95,6 +98,12 @@ struct RetentionConfig {
   bool enabled() const { return content_days > 0 || metadata_days > 0; }
 };
 
+// key `empi`: the master patient index (issue 5, engine/empi_service.h).
+struct EmpiConfig {
+  bool enabled = true;  // key enabled: resolve patients of ADT/ORU messages
+  std::string weights;  // key weights: a weights JSON file; "" = the built-in county-v1
+};
+
 struct Config {
   std::string source_file;  // path it was loaded from
   std::string hub_name;
@@ -116,6 +125,7 @@ struct Config {
   std::vector<DestinationConfig> destinations;
   std::vector<RouteConfig> routes;
   RetentionConfig retention;
+  EmpiConfig empi;
 
   const FacilityConfig* FindFacility(std::string_view id) const;
   const DestinationConfig* FindDestination(std::string_view id) const;

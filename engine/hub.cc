@@ -78,6 +78,12 @@ Status Hub::Start() {
   }
   HIE_LOG_INFO("存储 (store): {}", RedactStoreUri(uri));
   store_ = std::move(store).value();
+  if (config_.empi.enabled) {
+    // The index is loaded (streamed) from the store before traffic starts.
+    auto empi = OpenEmpiService(config_, uri, *store_, env_, metrics_);
+    if (!empi.ok()) return empi.status();
+    empi_ = std::move(empi).value();
+  }
 
   renderer_ = std::make_unique<Renderer>(terminology_.get());
   delivery_ = std::make_unique<DeliveryService>(config_, *store_, env_, metrics_, *renderer_);
@@ -100,6 +106,11 @@ Status Hub::Start() {
   deps.env = &env_;
   deps.draining = &draining_;
   deps.terminology = terminology_.get();
+  deps.empi = empi_.get();
+  if (empi_) {
+    // After the commit and the ACK: the patient is resolved off that path.
+    intake_->SetOnAccepted([this](int64_t id) { empi_->OnCommitted(id); });
+  }
   rest_ = std::make_unique<RestApi>(deps);
 
   metrics_.AddCallbackGauge("hie_queue_depth", "Deliveries waiting (QUEUED) per destination",
@@ -116,6 +127,7 @@ Status Hub::Start() {
 
   pipeline_->Start();
   delivery_->Start();
+  if (empi_) empi_->Start();
   if (config_.retention.enabled()) {
     // Once now and every check_interval, on its own thread.
     retention_ = std::make_unique<RetentionRunner>(config_.retention, *store_, env_, metrics_);
@@ -216,6 +228,8 @@ void Hub::Shutdown() {
   // 2. Stop routing and sending; what is not done stays in the store.
   if (pipeline_) pipeline_->Stop();
   if (delivery_) delivery_->Stop();
+  // The EMPI finishes the message in hand; the rest is resolved at the next start.
+  if (empi_) empi_->Stop();
   // 3a. Check the codes of what was committed (reads the store, so before it closes).
   if (terminology_) terminology_->StopAudit();
   // Retention stops between two of its steps.

@@ -20,6 +20,7 @@
 #include "core/metrics.h"
 #include "engine/config.h"
 #include "engine/delivery.h"
+#include "engine/empi_service.h"
 #include "engine/intake.h"
 #include "engine/pipeline.h"
 #include "engine/rest_api.h"
@@ -55,6 +56,7 @@ class Hub {
   MetricsRegistry metrics_;
   std::unique_ptr<TerminologyService> terminology_;
   std::unique_ptr<Store> store_;
+  std::unique_ptr<EmpiService> empi_;  // when empi.enabled
   std::unique_ptr<Renderer> renderer_;
   std::unique_ptr<DeliveryService> delivery_;
   std::unique_ptr<Pipeline> pipeline_;

@@ -5,6 +5,7 @@
 
 #include "core/log.h"
 #include "engine/document_input.h"
+#include "engine/rest_patients.h"
 #include "engine/transform.h"
 
 namespace hie {
@@ -233,6 +234,10 @@ void RestApi::Handle(HttpRequest req, HttpRespond respond) {
       if (method != "POST") return not_allowed();
       return respond(ReloadTerminology());
     }
+  }
+  if ((res == "patients" || res == "empi") && d_.empi != nullptr) {
+    HttpResponse r;
+    if (HandleEmpiRequest(*d_.empi, req, parts, &r)) return respond(std::move(r));
   }
   if (res == "patients" || res == "documents") {
     respond(ErrorResponse(Status(

@@ -16,6 +16,7 @@
 #include "engine/delivery.h"
 #include "engine/intake.h"
 #include "engine/pipeline.h"
+#include "engine/empi_service.h"
 #include "engine/terminology_service.h"
 #include "store/store.h"
 
@@ -31,6 +32,7 @@ struct RestDeps {
   Env* env = nullptr;
   const std::atomic<bool>* draining = nullptr;
   TerminologyService* terminology = nullptr;
+  EmpiService* empi = nullptr;  // null when empi.enabled is false
 };
 
 class RestApi {

@@ -1,0 +1,540 @@
+#include "engine/empi_service.h"
+
+#include <algorithm>
+
+#include "core/log.h"
+#include "mappings/hl7v2/charset.h"
+#include "mappings/hl7v2/er7.h"
+
+namespace hie {
+namespace {
+
+using nlohmann::json;
+
+std::string Fixed(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f", v);
+  return buf;
+}
+
+}  // namespace
+
+EmpiService::EmpiService(const Config& config, Store& store, std::unique_ptr<EmpiStore> empi,
+                         std::shared_ptr<const empi::FsModel> model, Env& env,
+                         MetricsRegistry& metrics)
+    : config_(config),
+      store_(store),
+      empi_(std::move(empi)),
+      model_(model),
+      env_(env),
+      index_(std::move(model)) {
+  const char* help = "Patients of messages resolved to an EMPI id, by outcome";
+  resolved_auto_ = &metrics.GetCounter("hie_empi_resolved_total", help, "outcome=\"auto_link\"");
+  resolved_review_ = &metrics.GetCounter("hie_empi_resolved_total", help, "outcome=\"review\"");
+  resolved_new_ = &metrics.GetCounter("hie_empi_resolved_total", help, "outcome=\"new_person\"");
+  resolved_update_ = &metrics.GetCounter("hie_empi_resolved_total", help, "outcome=\"update\"");
+  skipped_ = &metrics.GetCounter("hie_empi_skipped_total",
+                                 "Messages whose patient could not be resolved (no usable PID)");
+  errors_ = &metrics.GetCounter("hie_empi_errors_total", "EMPI resolutions that failed");
+  seconds_ = &metrics.GetHistogram("hie_empi_resolve_seconds",
+                                   "Time to resolve one message's patient (read, match, commit)",
+                                   {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5});
+  metrics.AddCallbackGauge("hie_empi_persons_indexed", "Source records in the EMPI match index",
+                           [this]() -> std::vector<std::pair<std::string, int64_t>> {
+                             return {{"", static_cast<int64_t>(persons_indexed())}};
+                           });
+}
+
+EmpiService::~EmpiService() {
+  Stop();
+  if (empi_) empi_->Close();
+}
+
+bool EmpiService::Resolves(std::string_view t) {
+  if (t.rfind("ORU^R01", 0) == 0) return true;
+  for (const char* e : {"ADT^A01", "ADT^A04", "ADT^A05", "ADT^A08", "ADT^A28", "ADT^A31",
+                        "ADT^A40"}) {
+    if (t.rfind(e, 0) == 0) return true;
+  }
+  return false;
+}
+
+Status EmpiService::Load() {
+  HIE_ASSIGN_OR_RETURN(norm_, empi::RecordNormalizer::Create());
+  query_norm_ = norm_->Clone();
+  HIE_ASSIGN_OR_RETURN(next_, empi_->MaxIds());
+  const int64_t t0 = env_.MonoNanos();
+  std::unique_lock lock(index_mu_);
+  Status st = empi_->ForEachSource([&](const EmpiSourceRow& row) -> Status {
+    HIE_ASSIGN_OR_RETURN(auto n, NormFromJson(row.norm));
+    return index_.Add(std::move(n), static_cast<uint64_t>(row.person_id));
+  });
+  if (!st.ok()) {
+    return Status(st.code(), "无法加载患者主索引 (cannot load the EMPI index): " + st.message(),
+                  st.where());
+  }
+  HIE_LOG_INFO("患者主索引已加载 (EMPI index loaded): {} 条来源记录 (source records), {:.1f} s",
+               index_.size(), static_cast<double>(env_.MonoNanos() - t0) / 1e9);
+  return Status::Ok();
+}
+
+void EmpiService::Start() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = false;
+    rescan_after_ = next_.message;  // what a crash left between commit and resolution
+  }
+  worker_ = std::thread([this] { WorkerLoop(); });
+}
+
+void EmpiService::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+void EmpiService::OnCommitted(int64_t message_id) {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return;
+    if (queue_.size() >= capacity_) {
+      // Left to the store scan (memory stays bounded whatever the burst).
+      if (rescan_after_ < 0 || message_id - 1 < rescan_after_) rescan_after_ = message_id - 1;
+      return;
+    }
+    queue_.push_back(message_id);
+  }
+  cv_.notify_one();
+}
+
+size_t EmpiService::pending() const {
+  std::lock_guard lock(mu_);
+  return queue_.size() + (rescan_after_ >= 0 ? 1 : 0);
+}
+
+size_t EmpiService::persons_indexed() const {
+  std::shared_lock lock(index_mu_);
+  return index_.size();
+}
+
+void EmpiService::WorkerLoop() {
+  for (;;) {
+    int64_t id = 0, scan = -1;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || rescan_after_ >= 0; });
+      if (stopping_) return;
+      if (rescan_after_ >= 0) {
+        scan = rescan_after_;
+        rescan_after_ = -1;
+      } else {
+        id = queue_.front();
+        queue_.pop_front();
+      }
+    }
+    if (scan >= 0) {
+      ScanUnresolved(scan);
+      continue;
+    }
+    Status st = ResolveMessage(id);
+    if (!st.ok() && st.code() == ErrorCode::kUnavailable) {
+      // The database is away: try again later, in order.
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      std::lock_guard lock(mu_);
+      queue_.push_front(id);
+    }
+  }
+}
+
+void EmpiService::ScanUnresolved(int64_t after_id) {
+  // Every status: a message is resolved whatever happened to its deliveries.
+  std::vector<int64_t> ids;
+  for (MessageStatus s : {MessageStatus::kReceived, MessageStatus::kFiltered,
+                          MessageStatus::kTransformed, MessageStatus::kQueued, MessageStatus::kSent,
+                          MessageStatus::kError}) {
+    int64_t after = after_id;
+    for (;;) {
+      auto page = store_.MessageIdsWithStatus(s, after, 1000);
+      if (!page.ok() || page->empty()) break;
+      ids.insert(ids.end(), page->begin(), page->end());
+      after = page->back();
+      if (page->size() < 1000) break;
+      {
+        std::lock_guard lock(mu_);
+        if (stopping_) return;
+      }
+    }
+  }
+  std::sort(ids.begin(), ids.end());
+  if (!ids.empty()) {
+    HIE_LOG_INFO("患者主索引补充识别 (EMPI catching up) {} 条消息 (messages) after id {}",
+                 ids.size(), after_id);
+  }
+  for (int64_t id : ids) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+    }
+    auto msg = store_.GetMessage(id);
+    if (!msg.ok() || !Resolves(msg->message_type)) continue;
+    (void)ResolveMessage(id);
+  }
+}
+
+Status EmpiService::ResolveMessage(int64_t message_id) {
+  const int64_t t0 = env_.MonoNanos();
+  std::lock_guard lock(ops_mu_);
+  Status st = ResolveLocked(message_id);
+  if (!st.ok()) {
+    errors_->Inc();
+    HIE_LOG_WARN("患者识别失败 (EMPI resolution failed) message {}: {}", message_id,
+                 MaskPhi(st.ToString()));
+  }
+  seconds_->Observe(static_cast<double>(env_.MonoNanos() - t0) / 1e9);
+  return st;
+}
+
+Status EmpiService::ResolveLocked(int64_t message_id) {
+  HIE_ASSIGN_OR_RETURN(auto done, empi_->SourceOfMessage(message_id));
+  if (done) return Status::Ok();  // reprocessed or recovered: resolved already
+  HIE_ASSIGN_OR_RETURN(auto msg, store_.GetMessage(message_id));
+  if (!Resolves(msg.message_type)) return Status::Ok();
+  auto skip = [&](const Status& why) {
+    skipped_->Inc();
+    Trace(message_id, "skipped", "未识别患者 (patient not resolved): " + why.message());
+    return Status::Ok();
+  };
+  if (msg.content_type.find("hl7-v2") == std::string::npos && !msg.content_type.empty()) {
+    return skip(Status(ErrorCode::kUnsupportedMedia,
+                       "仅识别 HL7 v2 消息的患者 (only HL7 v2 patients are resolved yet)"));
+  }
+  auto text = DecodeToUtf8(msg.raw, msg.charset);
+  if (!text.ok()) return skip(text.status());
+  auto parsed = Er7Message::Parse(*text);
+  if (!parsed.ok()) return skip(parsed.status());
+  auto in = ExtractPatient(*parsed, msg.facility_id);
+  if (!in.ok()) return skip(in.status());
+  const FacilityConfig* fac = config_.FindFacility(msg.facility_id);
+  const bool card_reader = fac != nullptr && fac->card_reader && !in->id_number.empty();
+  const std::string key = SourceKey(msg.facility_id, *in, message_id);
+  const int64_t now = env_.NowMillis();
+
+  HIE_ASSIGN_OR_RETURN(auto existing, empi_->SourceByKey(key));
+  EmpiSourceRow row;
+  if (existing) {
+    row = *existing;
+  } else {
+    row.id = next_.source + 1;
+    row.record_key = key;
+    row.facility_id = msg.facility_id;
+    row.local_id = in->local_id;
+    row.created_at_ms = now;
+  }
+  in->record.record_id = "s" + std::to_string(row.id);
+  auto norm = norm_->Normalize(in->record);
+  if (!norm.ok()) return skip(norm.status());
+  row.id_number = norm->id.number;
+  row.name = norm->name.text;
+  row.birth_date = BirthText(norm->birth);
+  row.sex = std::string(SexCode(norm->sex));
+  row.phone = norm->phone.digits;
+  row.address = norm->address.full;
+  row.raw = RawToJson(in->record).dump();
+  row.norm = NormToJson(*norm);
+  row.card_reader = row.card_reader || card_reader;
+  row.last_message = message_id;
+  row.updated_at_ms = now;
+
+  Plan plan;
+  std::string outcome, detail;
+  if (existing) {
+    // The facility's own record again (an update): it stays with its person.
+    outcome = "update";
+    detail = "来源记录已更新 (source record updated)";
+    auto h = History("update", row.person_id, "pipeline");
+    h.source_id = row.id;
+    h.message_id = message_id;
+    h.detail = json{{"record_key", key}}.dump();
+    plan.history.push_back(std::move(h));
+    plan.content_changed.insert(row.id);
+    plan.touched.insert(row.person_id);
+  } else {
+    empi::MatchResult m;
+    {
+      std::shared_lock ilock(index_mu_);
+      m = index_.Match(*norm);
+    }
+    const empi::PersonCandidate* best = m.persons.empty() ? nullptr : &m.persons.front();
+    if (m.outcome == empi::Outcome::kAutoLink) {
+      row.person_id = static_cast<int64_t>(m.person_id);
+      row.link_how = "auto";
+      for (const auto& c : m.persons) {
+        if (c.person_id == m.person_id) best = &c;
+      }
+    } else {
+      row.person_id = NewPerson(plan).id;
+      row.link_how = "new";
+    }
+    if (best != nullptr && m.outcome == empi::Outcome::kAutoLink) {
+      row.link_weight = best->weight;
+      row.link_rule = std::string(empi::RuleLabel(best->rule));
+      row.link_evidence = Evidence(*model_, best->levels).dump();
+    } else {
+      row.link_evidence = "{}";
+    }
+    json cands = json::array();
+    if (m.outcome == empi::Outcome::kReview) {
+      for (const auto& c : m.persons) {
+        if (c.weight < model_->lower && c.rule == empi::Rule::kNone) continue;
+        if (plan.reviews.size() >= 3) break;
+        EmpiReviewRow r;
+        r.id = next_.review + 1 + static_cast<int64_t>(plan.reviews.size());
+        r.kind = "link";
+        r.source_id = row.id;
+        r.person_id = static_cast<int64_t>(c.person_id);
+        r.weight = c.weight;
+        r.evidence = Evidence(*model_, c.levels).dump();
+        r.created_at_ms = now;
+        plan.reviews.push_back(r);
+        cands.push_back({{"empi_id", EmpiId(r.person_id)}, {"weight", c.weight}});
+      }
+    }
+    for (uint64_t other : m.duplicate_suspects) {
+      if (static_cast<int64_t>(other) == row.person_id) continue;
+      EmpiReviewRow r;
+      r.id = next_.review + 1 + static_cast<int64_t>(plan.reviews.size());
+      r.kind = "merge";
+      r.source_id = row.id;
+      r.person_id = static_cast<int64_t>(other);
+      r.weight = row.link_weight;
+      r.evidence = row.link_evidence;
+      r.created_at_ms = now;
+      plan.reviews.push_back(r);
+    }
+    outcome = std::string(empi::OutcomeLabel(m.outcome));
+    detail = m.outcome == empi::Outcome::kAutoLink
+                 ? "自动关联 (auto-link), weight " + Fixed(row.link_weight) + ", " + row.link_rule
+             : m.outcome == empi::Outcome::kReview
+                 ? "新建并待审核 (new person, review queue) " + std::to_string(plan.reviews.size()) +
+                       " 个候选 (candidates)"
+                 : "新建患者 (new person)";
+    auto h = History(m.outcome == empi::Outcome::kAutoLink ? "link" : "new", row.person_id,
+                     "pipeline");
+    h.source_id = row.id;
+    h.message_id = message_id;
+    h.detail = json{{"outcome", outcome},
+                    {"weight", row.link_weight},
+                    {"rule", row.link_rule},
+                    {"review_candidates", cands}}
+                   .dump();
+    plan.history.push_back(std::move(h));
+    plan.touched.insert(row.person_id);
+  }
+  const int64_t person = row.person_id;
+  plan.sources.push_back(row);
+  plan.messages.emplace_back(message_id, row.id);
+
+  // ADT^A40: the prior record of this facility joins the surviving person.
+  std::string a40;
+  if (msg.message_type.rfind("ADT^A40", 0) == 0 && !in->prior_local_id.empty()) {
+    HIE_ASSIGN_OR_RETURN(auto prior,
+                         empi_->SourceByKey("MR|" + msg.facility_id + "|" + in->prior_local_id));
+    if (prior && prior->id != row.id) {
+      const int64_t from = prior->person_id;
+      prior->replaced_by = row.id;
+      HIE_RETURN_IF_ERROR(MoveSource(plan, *prior, person, "a40"));
+      HIE_ASSIGN_OR_RETURN(auto left, empi_->SourcesOfPerson(from));
+      if (from != person && left.size() <= 1) {
+        // Nothing else is known of that person: it was this record, merged.
+        HIE_ASSIGN_OR_RETURN(EmpiPersonRow gone, PersonForPlan(plan, from));
+        gone.state = "merged";
+        gone.merged_into = person;
+        plan.persons[from] = gone;
+      }
+      auto h = History("a40", person, "pipeline:" + msg.facility_id);
+      h.other_person = from;
+      h.source_id = prior->id;
+      h.message_id = message_id;
+      h.detail = json{{"prior_source", prior->id}, {"survivor_source", row.id},
+                      {"from", EmpiId(from)}}
+                     .dump();
+      plan.history.push_back(std::move(h));
+      a40 = "; ADT^A40 合并 (merged) " + EmpiId(from) + " → " + EmpiId(person);
+    } else if (!prior) {
+      a40 = "; ADT^A40: 未找到被合并的记录 (prior record not known)";
+    }
+  }
+  HIE_RETURN_IF_ERROR(Commit(plan));
+  if (outcome == "update") {
+    resolved_update_->Inc();
+  } else if (outcome == "auto_link") {
+    resolved_auto_->Inc();
+  } else if (outcome == "review") {
+    resolved_review_->Inc();
+  } else {
+    resolved_new_->Inc();
+  }
+  HIE_LOG_DEBUG("EMPI: message {} -> {} ({})", message_id, EmpiId(person), outcome);
+  Trace(message_id, outcome, "患者主索引 (EMPI) " + EmpiId(person) + ": " + detail + a40);
+  return Status::Ok();
+}
+
+void EmpiService::Trace(int64_t message_id, const std::string& outcome,
+                        const std::string& detail) {
+  TraceEvent ev;
+  ev.at_ms = env_.NowMillis();
+  ev.step = "empi";
+  ev.outcome = outcome;
+  ev.detail = detail;
+  store_.Write([message_id, ev](WriteTxn& txn) { return txn.AppendTrace(message_id, ev); },
+               [message_id](const Status& st) {
+                 if (!st.ok()) {
+                   HIE_LOG_WARN("EMPI trace of message {} not written: {}", message_id,
+                                st.ToString());
+                 }
+               });
+}
+
+EmpiHistoryRow EmpiService::History(const std::string& op, int64_t person,
+                                    const std::string& actor) {
+  EmpiHistoryRow h;
+  h.id = 0;  // numbered in Commit
+  h.at_ms = env_.NowMillis();
+  h.op = op;
+  h.person_id = person;
+  h.actor = actor;
+  h.detail = "{}";
+  return h;
+}
+
+EmpiPersonRow EmpiService::NewPerson(Plan& plan) {
+  int64_t id = next_.person + 1;
+  while (plan.persons.count(id) != 0) ++id;
+  EmpiPersonRow p;
+  p.id = id;
+  p.created_at_ms = env_.NowMillis();
+  p.updated_at_ms = p.created_at_ms;
+  plan.persons[id] = p;
+  plan.touched.insert(id);
+  return p;
+}
+
+Status EmpiService::MoveSource(Plan& plan, EmpiSourceRow source, int64_t to_person,
+                               const std::string& how) {
+  plan.touched.insert(source.person_id);
+  plan.touched.insert(to_person);
+  source.person_id = to_person;
+  source.link_how = how;
+  for (auto& s : plan.sources) {
+    if (s.id == source.id) {
+      s = std::move(source);
+      return Status::Ok();
+    }
+  }
+  plan.sources.push_back(std::move(source));
+  return Status::Ok();
+}
+
+Result<EmpiPersonRow> EmpiService::PersonForPlan(Plan& plan, int64_t id) {
+  auto it = plan.persons.find(id);
+  if (it != plan.persons.end()) return it->second;
+  HIE_ASSIGN_OR_RETURN(auto p, empi_->GetPerson(id));
+  if (!p) {
+    return Status(ErrorCode::kNotFound, "没有该患者 (no such person) " + EmpiId(id));
+  }
+  return *p;
+}
+
+Status EmpiService::Commit(Plan& plan) {
+  EmpiWrite w;
+  const int64_t now = env_.NowMillis();
+  for (int64_t pid : plan.touched) {
+    HIE_ASSIGN_OR_RETURN(EmpiPersonRow person, PersonForPlan(plan, pid));
+    HIE_ASSIGN_OR_RETURN(auto stored, empi_->SourcesOfPerson(pid));
+    std::vector<EmpiSourceRow> mine;
+    for (auto& s : stored) {
+      bool changed = false;
+      for (const auto& c : plan.sources) changed = changed || c.id == s.id;
+      if (!changed) mine.push_back(std::move(s));
+    }
+    for (const auto& c : plan.sources) {
+      if (c.person_id == pid) mine.push_back(c);
+    }
+    std::vector<empi::NormalizedRecord> norms;
+    norms.reserve(mine.size());
+    for (const auto& s : mine) {
+      HIE_ASSIGN_OR_RETURN(auto n, NormFromJson(s.norm));
+      norms.push_back(std::move(n));
+    }
+    person.golden = GoldenRecord(pid, mine, norms).dump();
+    if (mine.empty()) {
+      if (person.state == "active") person.state = "retired";
+    } else if (person.state != "merged") {
+      person.state = "active";
+      person.merged_into = 0;
+    }
+    person.updated_at_ms = now;
+    w.persons.push_back(std::move(person));
+  }
+  w.sources = plan.sources;
+  w.reviews = plan.reviews;
+  w.history = plan.history;
+  for (size_t i = 0; i < w.history.size(); ++i) {
+    w.history[i].id = next_.history + 1 + static_cast<int64_t>(i);
+  }
+  w.messages = plan.messages;
+  HIE_RETURN_IF_ERROR(empi_->Apply(w));
+  // Committed: the ids are used, the index follows.
+  for (const auto& p : w.persons) next_.person = std::max(next_.person, p.id);
+  for (const auto& s : w.sources) next_.source = std::max(next_.source, s.id);
+  for (const auto& r : w.reviews) next_.review = std::max(next_.review, r.id);
+  next_.history += static_cast<int64_t>(w.history.size());
+  for (const auto& m : w.messages) next_.message = std::max(next_.message, m.first);
+  plan.history = w.history;
+  std::unique_lock lock(index_mu_);
+  for (const auto& s : w.sources) {
+    const std::string rid = "s" + std::to_string(s.id);
+    Status st = index_.SetPerson(rid, static_cast<uint64_t>(s.person_id));
+    if (st.code() == ErrorCode::kNotFound) {
+      auto n = NormFromJson(s.norm);
+      if (n.ok()) st = index_.Add(std::move(n).value(), static_cast<uint64_t>(s.person_id));
+    } else if (st.ok() && plan.content_changed.count(s.id) != 0) {
+      auto n = NormFromJson(s.norm);
+      if (n.ok()) st = index_.Replace(std::move(n).value());
+    }
+    if (!st.ok()) HIE_LOG_ERROR("EMPI index update failed for source {}: {}", s.id, st.ToString());
+  }
+  return Status::Ok();
+}
+
+}  // namespace hie
+
+namespace hie {
+
+Result<std::unique_ptr<EmpiService>> OpenEmpiService(const Config& config,
+                                                     const std::string& store_uri, Store& store,
+                                                     Env& env, MetricsRegistry& metrics) {
+  Result<empi::FsModel> model = config.empi.weights.empty()
+                                    ? empi::FsModel::FromJson(BuiltinEmpiWeights())
+                                    : empi::FsModel::Load(config.empi.weights);
+  if (!model.ok()) {
+    return Status(ErrorCode::kConfigError,
+                  "EMPI 权重文件有误 (bad EMPI weights file): " + model.status().message(),
+                  config.source_file + ": empi.weights");
+  }
+  auto es = OpenEmpiStore(store_uri, config.durability != "os");
+  if (!es.ok()) return es.status();
+  auto svc = std::make_unique<EmpiService>(
+      config, store, std::move(es).value(),
+      std::make_shared<const empi::FsModel>(std::move(model).value()), env, metrics);
+  HIE_RETURN_IF_ERROR(svc->Load());
+  HIE_LOG_INFO("患者主索引 (EMPI): 权重 (weights) {}", config.empi.weights.empty()
+                                                          ? std::string("county-v1 (built in)")
+                                                          : config.empi.weights);
+  return svc;
+}
+
+}  // namespace hie
