@@ -145,10 +145,15 @@ void Intake::Submit(IntakeInput in, Done done) {
   std::string control_id = msh ? msh->control_id : std::string();
 
   if (in.oversized) {
+    // The limit of the connector it came through.
+    const bool http = in.source == "http";
     Status why(ErrorCode::kTooLarge,
                "消息过大 (message too large): " + std::to_string(in.size) +
-                   " 字节 (bytes)，上限 (limit) " + std::to_string(config_.mllp_max_message_bytes),
-               "MLLP");
+                   " 字节 (bytes)，上限 (limit) " +
+                   std::to_string(http ? config_.http_max_body_bytes
+                                       : config_.mllp_max_message_bytes) +
+                   (http ? " (http.max_body_bytes)" : " (mllp.max_message_bytes)"),
+               http ? "Content-Length" : "MLLP");
     std::string ack = ack_for(msh, AckCode::kAR, why);
     Reject(std::move(in), why, facility, control_id, ack, std::move(done));
     return;

@@ -384,6 +384,16 @@ class HostileInputTest(FormatsIntakeBase):
         self.refused(self.timed(big_json, FHIR), 413, "too_large", needle=marker + b"j")
         self.healthy()
 
+    def test_v2_over_http_oversize_names_the_http_limit(self):
+        """Regression: an HL7 v2 body over http.max_body_bytes was refused naming the MLLP limit."""
+        msg, ctl = H.adt("A04", facility="WSY01")
+        big = msg + "NTE|1||" + "z" * (17 << 20) + "\r"
+        r = self.hub.post_hl7(big, "WSY01")
+        err = self.refused(r, 413, "too_large", "Content-Length", needle=ctl)
+        self.assertIn("http.max_body_bytes", err["message"])
+        self.assertIn(str(16 << 20), err["message"])
+        self.healthy()
+
     def test_truncated_xml_and_json(self):
         lab = golden_cda("lab-report.glucose.cda.xml")
         for cut in (lab[:40], lab[: len(lab) - 20]):
