@@ -82,12 +82,6 @@ class Intake {
   using OnAccepted = std::function<void(int64_t message_id)>;
   void SetOnAccepted(OnAccepted f) { on_accepted_ = std::move(f); }
 
-  // Called after the durable commit of each newly accepted (AA) message,
-  // after its answer; must not block (the EMPI queues the id). Set before
-  // traffic starts.
-  using OnAccepted = std::function<void(int64_t message_id)>;
-  void SetOnAccepted(OnAccepted f) { on_accepted_ = std::move(f); }
-
  private:
   void Reject(IntakeInput in, const Status& why, const std::string& facility,
               const std::string& control_id, const std::string& ack, Done done);
@@ -109,7 +103,6 @@ class Intake {
   Store& store_;
   Env& env_;
   OnCommitted on_committed_;
-  OnAccepted on_accepted_;
   OnAccepted on_accepted_;
   TerminologyService* terminology_;
   Router router_;
