@@ -39,7 +39,7 @@ EmpiService::EmpiService(const Config& config, Store& store, std::unique_ptr<Emp
   seconds_ = &metrics.GetHistogram("hie_empi_resolve_seconds",
                                    "Time to resolve one message's patient (read, match, commit)",
                                    {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5});
-  metrics.AddCallbackGauge("hie_empi_persons_indexed", "Source records in the EMPI match index",
+  metrics.AddCallbackGauge("hie_empi_records_indexed", "Source records in the EMPI match index",
                            [this]() -> std::vector<std::pair<std::string, int64_t>> {
                              return {{"", static_cast<int64_t>(persons_indexed())}};
                            });
