@@ -257,8 +257,9 @@ TEST(ConfigTest, DocumentTypeAcceptedAndChecked) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->routes[0].when.document_types, (std::vector<std::string>{"C0007", "B0001"}));
   EXPECT_TRUE(r->routes[0].when.message_types.empty());
-  ExpectError(std::string(kBase) + "  - id: r2\n    when: {document_type: \"C0007^x\"}\n    to: d1\n",
-              "t.yaml:19", {"document_type", "invalid document type"});
+  ExpectError(
+      std::string(kBase) + "  - id: r2\n    when: {document_type: \"C0007^x\"}\n    to: d1\n",
+      "t.yaml:19", {"document_type", "invalid document type"});
   ExpectError(std::string(kBase) + "  - id: r2\n    when: {document_typ: C0007}\n    to: d1\n",
               "t.yaml:19", {"document_typ"});
 }

@@ -65,8 +65,7 @@ const json* FirstResource(const json& bundle, std::string_view type) {
 }
 
 std::string FirstCode(const json& cc) {
-  if (!cc.is_object() || !cc.contains("coding") || !cc["coding"].is_array())
-    return {};
+  if (!cc.is_object() || !cc.contains("coding") || !cc["coding"].is_array()) return {};
   for (const auto& c : cc["coding"]) {
     std::string code = Str(c, "code");
     if (!code.empty()) return code;
@@ -160,10 +159,11 @@ Result<DocumentSummary> ReadCdaInput(std::string_view raw, std::string_view faci
     ident = &(*doc)["identifier"][0];
   }
   if (ident == nullptr) {
-    return Status(ErrorCode::kRequiredMissing,
-                  "缺少文档标识 ClinicalDocument/id (document id missing)：CDA R2 要求每份文档有唯一 "
-                  "id (root, extension)",
-                  "/ClinicalDocument/id");
+    return Status(
+        ErrorCode::kRequiredMissing,
+        "缺少文档标识 ClinicalDocument/id (document id missing)：CDA R2 要求每份文档有唯一 "
+        "id (root, extension)",
+        "/ClinicalDocument/id");
   }
   // Back from the identifier the reader made to id/@root and id/@extension.
   std::string system = Str(*ident, "system"), value = Str(*ident, "value"), root, ext;
@@ -209,9 +209,9 @@ Result<DocumentSummary> ReadFhirInput(std::string_view raw, std::string_view fac
     s.content_key = "fhir:Bundle:" + top.identifier_system + "|" + top.identifier_value;
   } else if (top.resource_type != "Bundle" && !top.id.empty() &&
              (!top.version_id.empty() || !top.last_updated.empty())) {
-    s.content_key = "fhir:" + top.resource_type + "/" + top.id +
-                    (top.version_id.empty() ? "@" + top.last_updated
-                                            : "/_history/" + top.version_id);
+    s.content_key =
+        "fhir:" + top.resource_type + "/" + top.id +
+        (top.version_id.empty() ? "@" + top.last_updated : "/_history/" + top.version_id);
   } else {
     s.content_key = "fhir:sha256:" + Sha256Hex(raw);
   }
@@ -237,9 +237,9 @@ DocumentFormat DocumentFormatOf(std::string_view content_type) {
 std::string MessageTypeForDocumentCode(std::string_view code) {
   if (code == "C0007" || code == "C0006") return "ORU^R01";
   if (code == "C0002" || code == "C0003") return "ADT^A04";
-  if (code.size() == 5 && code[0] == 'B' &&
-      std::all_of(code.begin() + 1, code.end(),
-                  [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+  if (code.size() == 5 && code[0] == 'B' && std::all_of(code.begin() + 1, code.end(), [](char c) {
+        return std::isdigit(static_cast<unsigned char>(c));
+      }))
     return "ADT^A04";
   return {};
 }

@@ -63,13 +63,13 @@ TEST(ReadDocumentInputTest, CdaLabReport) {
 }
 
 TEST(ReadDocumentInputTest, CdaOutpatientAndHealthRecord) {
-  auto op = ReadDocumentInput(DocumentFormat::kCda, Golden("cda/outpatient-record.fever.cda.xml"),
-                              "F1");
+  auto op =
+      ReadDocumentInput(DocumentFormat::kCda, Golden("cda/outpatient-record.fever.cda.xml"), "F1");
   ASSERT_TRUE(op.ok()) << op.status().ToString();
   EXPECT_EQ(op->document_type, "C0002");
   EXPECT_EQ(op->message_type, "ADT^A04");
-  auto hr = ReadDocumentInput(DocumentFormat::kCda,
-                              Golden("cda/health-record-basic.li-si.cda.xml"), "F1");
+  auto hr = ReadDocumentInput(DocumentFormat::kCda, Golden("cda/health-record-basic.li-si.cda.xml"),
+                              "F1");
   ASSERT_TRUE(hr.ok()) << hr.status().ToString();
   EXPECT_EQ(hr->document_type, "B0001");
   EXPECT_EQ(hr->message_type, "ADT^A04");
@@ -78,9 +78,9 @@ TEST(ReadDocumentInputTest, CdaOutpatientAndHealthRecord) {
 }
 
 TEST(ReadDocumentInputTest, CCdaKeepsItsLoincCodeAndId) {
-  auto s = ReadDocumentInput(
-      DocumentFormat::kCda,
-      ReadFile(kCorpus / "cda/hl7-c-cda-examples/Documents/CCD_1_CCD.XML"), "F1");
+  auto s =
+      ReadDocumentInput(DocumentFormat::kCda,
+                        ReadFile(kCorpus / "cda/hl7-c-cda-examples/Documents/CCD_1_CCD.XML"), "F1");
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ(s->document_type, "34133-9");
   EXPECT_EQ(s->content_key, "cda:2.16.840.1.113883.19.5.99999.1^TT988");
@@ -171,11 +171,11 @@ TEST(ReadDocumentInputTest, FhirSingleResourceKeys) {
   auto c = ReadDocumentInput(DocumentFormat::kFhir, changed, "F1");
   EXPECT_NE(c->content_key, b->content_key);
 
-  auto obs = ReadDocumentInput(
-      DocumentFormat::kFhir,
-      R"({"resourceType":"Observation","status":"final","code":{"text":"GLU"},)"
-      R"("valueQuantity":{"value":5.10,"unit":"mmol/L"}})",
-      "F1");
+  auto obs =
+      ReadDocumentInput(DocumentFormat::kFhir,
+                        R"({"resourceType":"Observation","status":"final","code":{"text":"GLU"},)"
+                        R"("valueQuantity":{"value":5.10,"unit":"mmol/L"}})",
+                        "F1");
   ASSERT_TRUE(obs.ok()) << obs.status().ToString();
   EXPECT_EQ(obs->message_type, "ORU^R01");
   EXPECT_EQ(obs->patient_key, "");
@@ -193,12 +193,13 @@ TEST(ReadDocumentInputTest, FhirDocumentReferenceType) {
 }
 
 TEST(ReadDocumentInputTest, FhirErrorsNameTheJsonPointer) {
-  auto a = ReadDocumentInput(DocumentFormat::kFhir,
-                             R"({"resourceType":"Bundle","type":"transaction","entry":[{}]})", "F1");
+  auto a =
+      ReadDocumentInput(DocumentFormat::kFhir,
+                        R"({"resourceType":"Bundle","type":"transaction","entry":[{}]})", "F1");
   ASSERT_FALSE(a.ok());
   EXPECT_EQ(a.status().where(), "/entry/0/resource");
-  auto b = ReadDocumentInput(DocumentFormat::kFhir, R"({"resourceType":"Bundle","type":"searchset"})",
-                             "F1");
+  auto b = ReadDocumentInput(DocumentFormat::kFhir,
+                             R"({"resourceType":"Bundle","type":"searchset"})", "F1");
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(b.status().where(), "/type");
   auto c = ReadDocumentInput(DocumentFormat::kFhir, R"({"resourceType":"Patient","id":)", "F1");

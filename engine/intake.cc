@@ -147,13 +147,13 @@ void Intake::Submit(IntakeInput in, Done done) {
   if (in.oversized) {
     // The limit of the connector it came through.
     const bool http = in.source == "http";
-    Status why(ErrorCode::kTooLarge,
-               "消息过大 (message too large): " + std::to_string(in.size) +
-                   " 字节 (bytes)，上限 (limit) " +
-                   std::to_string(http ? config_.http_max_body_bytes
-                                       : config_.mllp_max_message_bytes) +
-                   (http ? " (http.max_body_bytes)" : " (mllp.max_message_bytes)"),
-               http ? "Content-Length" : "MLLP");
+    Status why(
+        ErrorCode::kTooLarge,
+        "消息过大 (message too large): " + std::to_string(in.size) +
+            " 字节 (bytes)，上限 (limit) " +
+            std::to_string(http ? config_.http_max_body_bytes : config_.mllp_max_message_bytes) +
+            (http ? " (http.max_body_bytes)" : " (mllp.max_message_bytes)"),
+        http ? "Content-Length" : "MLLP");
     std::string ack = ack_for(msh, AckCode::kAR, why);
     Reject(std::move(in), why, facility, control_id, ack, std::move(done));
     return;
@@ -270,11 +270,12 @@ void Intake::Submit(IntakeInput in, Done done) {
   }
 
   const std::string label = m->message_type;
-  Commit(std::move(m), std::move(decision), content_error, label,
-         [this, msh_copy = *msh, ts](const Status& why) {
-           return BuildAck(&msh_copy, AckCode::kAR, why, NextAckId(), ts);
-         },
-         start_ns, std::move(done));
+  Commit(
+      std::move(m), std::move(decision), content_error, label,
+      [this, msh_copy = *msh, ts](const Status& why) {
+        return BuildAck(&msh_copy, AckCode::kAR, why, NextAckId(), ts);
+      },
+      start_ns, std::move(done));
 }
 
 void Intake::Commit(std::shared_ptr<NewMessage> m, std::shared_ptr<RouteDecision> decision,

@@ -34,10 +34,10 @@ void Intake::SubmitDocument(IntakeInput in, DocumentFormat format, int64_t start
   if (!header.empty()) {
     fac = config_.FindFacility(header);
     if (fac == nullptr) {
-      Status why(ErrorCode::kUnknownFacility,
-                 "未登记的发送机构 (unknown facility) \"" + header +
-                     "\"：请在配置 facilities 中添加",
-                 "X-Facility-Id");
+      Status why(
+          ErrorCode::kUnknownFacility,
+          "未登记的发送机构 (unknown facility) \"" + header + "\"：请在配置 facilities 中添加",
+          "X-Facility-Id");
       Reject(std::move(in), why, header, key, "", std::move(done));
       return;
     }
@@ -71,10 +71,10 @@ void Intake::SubmitDocument(IntakeInput in, DocumentFormat format, int64_t start
     }
     fac = config_.FindFacility(s.facility);
     if (fac == nullptr) {
-      Status why(ErrorCode::kUnknownFacility,
-                 "未登记的发送机构 (unknown facility) \"" + s.facility +
-                     "\"：请在配置 facilities 中添加",
-                 "/entry/0/resource/sender");
+      Status why(
+          ErrorCode::kUnknownFacility,
+          "未登记的发送机构 (unknown facility) \"" + s.facility + "\"：请在配置 facilities 中添加",
+          "/entry/0/resource/sender");
       Reject(std::move(in), why, s.facility, key, "", std::move(done));
       return;
     }

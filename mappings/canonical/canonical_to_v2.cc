@@ -428,7 +428,8 @@ class Writer {
         continue;
       }
       const size_t i = hit->second;
-      HIE_RETURN_IF_ERROR(WriteObx(At(entries[i], "resource"), "/entry/" + std::to_string(i) + "/resource"));
+      HIE_RETURN_IF_ERROR(
+          WriteObx(At(entries[i], "resource"), "/entry/" + std::to_string(i) + "/resource"));
     }
     return Status::Ok();
   }

@@ -369,7 +369,8 @@ TEST(V2ToCanonical, HostileInputRefusedQuickly) {
 // report's order, also when results are listed out of entry order.
 TEST(CanonicalToV2, QuadraticResultLookupRegression) {
   std::string many = kMsh + "ORU^R01|L1|P|2.4\rPID|1||1^^^F1^MR\rOBR|1||F|G^g^L\r";
-  for (int i = 1; i <= 3000; ++i) many += "OBX|" + std::to_string(i) + "|NM|A" + std::to_string(i) + "^a^L||1.5|||||F\r";
+  for (int i = 1; i <= 3000; ++i)
+    many += "OBX|" + std::to_string(i) + "|NM|A" + std::to_string(i) + "^a^L||1.5|||||F\r";
   auto m = V2ToCanonical(many, "F1");
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   json* report = nullptr;

@@ -32,7 +32,8 @@ void BM_ReadCda(benchmark::State& state, const std::string& path) {
 }
 
 // Writing one document from the canonical model read from its golden file.
-void BM_WriteCda(benchmark::State& state, const std::string& golden, hie::cda::CdaDocumentKind kind) {
+void BM_WriteCda(benchmark::State& state, const std::string& golden,
+                 hie::cda::CdaDocumentKind kind) {
   const std::string xml = Slurp(std::string(HIE_SOURCE_DIR) + "/tests/golden/cda/" + golden);
   auto bundle = hie::cda::ReadCda(xml, {});
   if (!bundle.ok()) {

@@ -38,7 +38,7 @@ void ParseAndWalk(std::string_view text) {
   (void)parsed->Decoded("PID-5.1");
   const std::string once = parsed->Serialize();
   auto again = hie::Er7Message::Parse(once);
-  if (!again.ok()) std::abort();             // serialized text must parse
+  if (!again.ok()) std::abort();                 // serialized text must parse
   if (again->Serialize() != once) std::abort();  // and be stable
 }
 
@@ -54,10 +54,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (msh.ok()) {
     auto decoded = hie::DecodeToUtf8(text, msh->charset);
     if (decoded.ok()) utf8 = std::move(*decoded);
-    const std::string ack =
-        hie::BuildAck(&*msh, hie::AckCode::kAE,
-                      hie::Status(hie::ErrorCode::kParseError, "x", "PID-3"), "A1",
-                      "20240101000000");
+    const std::string ack = hie::BuildAck(&*msh, hie::AckCode::kAE,
+                                          hie::Status(hie::ErrorCode::kParseError, "x", "PID-3"),
+                                          "A1", "20240101000000");
     if (!hie::ReadAck(ack).ok()) std::abort();  // our own ACK must read back
   } else {
     utf8 = std::string(text);
