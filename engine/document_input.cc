@@ -216,6 +216,11 @@ Result<DocumentSummary> ReadFhirInput(std::string_view raw, std::string_view fac
     s.content_key = "fhir:sha256:" + Sha256Hex(raw);
   }
   if (s.control_id.empty() && !top.id.empty()) s.control_id = top.resource_type + "/" + top.id;
+  if (s.facility != facility) {
+    s.facility_where = top.identifier_system.starts_with("urn:hie:local:")
+                           ? "/identifier/system"
+                           : "MessageHeader.sender.identifier.value";
+  }
   return s;
 }
 

@@ -68,6 +68,8 @@ struct DocumentSummary {
   std::string control_id;     // CDA id/@extension (else @root); FHIR Bundle identifier value,
                               // MessageHeader.id or Bundle.id; a resource's "Type/id"
   std::string facility;       // the facility the content names (FHIR), else the one given
+  std::string facility_where;  // where the content names it: "/identifier/system" or
+                               // "MessageHeader.sender.identifier.value"; "" when not
   std::string patient_key;    // "" when no Patient identifier
   std::string charset;        // "UTF-8", or the XML declaration's encoding
 };

@@ -140,6 +140,7 @@ TEST(ReadDocumentInputTest, FhirBundleWithIdentifier) {
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ(s->message_type, "ORU^R01");
   EXPECT_EQ(s->facility, "XQRMYY");  // from Bundle.identifier.system urn:hie:local:XQRMYY
+  EXPECT_EQ(s->facility_where, "/identifier/system");
   EXPECT_EQ(s->content_key, "fhir:Bundle:urn:hie:local:XQRMYY|LAB20240308001");
   EXPECT_EQ(s->control_id, "LAB20240308001");
   EXPECT_TRUE(s->patient_key.starts_with("MR:XQRMYY:")) << s->patient_key;

@@ -64,7 +64,7 @@ void Intake::SubmitDocument(IntakeInput in, DocumentFormat format, int64_t start
     if (!header.empty()) {
       Status why(ErrorCode::kInvalidArgument,
                  "X-Facility-Id \"" + header + "\" 与文档中的发送机构 \"" + s.facility +
-                     "\" 不一致 (sending facility mismatch)",
+                     "\" (" + s.facility_where + ") 不一致 (sending facility mismatch)",
                  "X-Facility-Id");
       Reject(std::move(in), why, header, key, "", std::move(done));
       return;
@@ -74,7 +74,7 @@ void Intake::SubmitDocument(IntakeInput in, DocumentFormat format, int64_t start
       Status why(
           ErrorCode::kUnknownFacility,
           "未登记的发送机构 (unknown facility) \"" + s.facility + "\"：请在配置 facilities 中添加",
-          "/entry/0/resource/sender");
+          s.facility_where);
       Reject(std::move(in), why, s.facility, key, "", std::move(done));
       return;
     }

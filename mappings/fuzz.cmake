@@ -23,6 +23,10 @@ set(HIE_FUZZ_SECONDS 5 CACHE STRING "seconds each fuzz.<target> CTest run lasts"
 set(HIE_FUZZ_INSTRUMENT -fsanitize=fuzzer-no-link,address -fno-omit-frame-pointer)
 target_compile_options(hie_mappings PRIVATE ${HIE_FUZZ_INSTRUMENT})
 target_compile_options(hie_core PRIVATE ${HIE_FUZZ_INSTRUMENT})
+# Whatever else links them (tests, the hub, when configured in the same
+# build) links the sanitizer runtimes too.
+target_link_options(hie_mappings INTERFACE -fsanitize=fuzzer-no-link,address)
+target_link_options(hie_core INTERFACE -fsanitize=fuzzer-no-link,address)
 
 set(HIE_FUZZ_SEEDS_v2_fuzz ${HIE_CORPUS_DIR}/hl7v2 ${CMAKE_SOURCE_DIR}/tests/golden/v2)
 set(HIE_FUZZ_SEEDS_cda_fuzz ${HIE_CORPUS_DIR}/cda ${CMAKE_SOURCE_DIR}/tests/golden/cda)

@@ -285,6 +285,10 @@ class FormatsIntakeTest(FormatsIntakeBase):
         mismatch = json.dumps(golden, ensure_ascii=False).encode()  # names XQRMYY
         self.refused(self.post(mismatch, FHIR, facility="WSY01"), 400, "invalid_argument", "X-Facility-Id",
                      needle=mismatch)
+        golden["identifier"] = {"system": "urn:hie:local:NOBODY7", "value": tag + "u"}
+        stranger = json.dumps(golden, ensure_ascii=False).encode()  # names an unknown facility
+        self.refused(self.post(stranger, FHIR, facility=None), 403, "unknown_facility", "/identifier/system",
+                     needle=stranger)
         anon = json.dumps(patient_resource(161, tag + "a")).encode()
         self.refused(self.post(anon, FHIR, facility=None), 400, "required_missing", "X-Facility-Id", needle=anon)
         png = b"\x89PNG " + tag.encode()
