@@ -62,16 +62,16 @@ DocumentFormat DocumentFormatOf(std::string_view content_type);
 
 struct DocumentSummary {
   DocumentFormat format = DocumentFormat::kNone;
-  std::string message_type;   // "ORU^R01"
-  std::string document_type;  // "C0007"; "" when the document names none
-  std::string content_key;    // dedupe key from the content (see above)
-  std::string control_id;     // CDA id/@extension (else @root); FHIR Bundle identifier value,
-                              // MessageHeader.id or Bundle.id; a resource's "Type/id"
-  std::string facility;       // the facility the content names (FHIR), else the one given
+  std::string message_type;    // "ORU^R01"
+  std::string document_type;   // "C0007"; "" when the document names none
+  std::string content_key;     // dedupe key from the content (see above)
+  std::string control_id;      // CDA id/@extension (else @root); FHIR Bundle identifier value,
+                               // MessageHeader.id or Bundle.id; a resource's "Type/id"
+  std::string facility;        // the facility the content names (FHIR), else the one given
   std::string facility_where;  // where the content names it: "/identifier/system" or
                                // "MessageHeader.sender.identifier.value"; "" when not
-  std::string patient_key;    // "" when no Patient identifier
-  std::string charset;        // "UTF-8", or the XML declaration's encoding
+  std::string patient_key;     // "" when no Patient identifier
+  std::string charset;         // "UTF-8", or the XML declaration's encoding
 };
 
 struct DocumentReadOptions {

@@ -63,8 +63,8 @@ void Intake::SubmitDocument(IntakeInput in, DocumentFormat format, int64_t start
   if (s.facility != header) {
     if (!header.empty()) {
       Status why(ErrorCode::kInvalidArgument,
-                 "X-Facility-Id \"" + header + "\" 与文档中的发送机构 \"" + s.facility +
-                     "\" (" + s.facility_where + ") 不一致 (sending facility mismatch)",
+                 "X-Facility-Id \"" + header + "\" 与文档中的发送机构 \"" + s.facility + "\" (" +
+                     s.facility_where + ") 不一致 (sending facility mismatch)",
                  "X-Facility-Id");
       Reject(std::move(in), why, header, key, "", std::move(done));
       return;
