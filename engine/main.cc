@@ -17,6 +17,7 @@
 #include "connectors/http/http_client.h"
 #include "connectors/mllp/mllp_client.h"
 #include "core/log.h"
+#include "engine/cli_patients.h"
 #include "engine/config.h"
 #include "engine/hub.h"
 #include "engine/store_migrate.h"
@@ -490,12 +491,43 @@ int main(int argc, char** argv) {
   store_migrate->add_option("--limit", mig.limit,
                             "本次最多迁移的消息数，之后暂停 (stop after this many messages)");
 
+  hie::PatientsCliArgs pat;
+  auto* patients = app.add_subcommand(
+      "patients", "患者主索引 (EMPI: find, show, reviews, accept, reject, merge, unmerge)");
+  patients->require_subcommand(1);
+  patients->fallthrough();
+  patients->add_option("--api", pat.api, "平台的 REST 地址 (hub REST API base URL)");
+  patients->add_option("--user", pat.user, "操作人，记入历史 (who acts; kept in the history)");
+  auto* p_find = patients->add_subcommand("find", "PIX 或 PDQ 查询 (find by identifier or demographics)");
+  p_find->add_option("--identifier", pat.identifier, "AUTHORITY|VALUE (机构 MR 号或 NI|身份证号)");
+  p_find->add_option("--name", pat.name, "姓名 (name, PDQ)");
+  p_find->add_option("--birth-date", pat.birth_date, "出生日期 (birth date, PDQ)");
+  p_find->add_option("--sex", pat.sex, "性别 (sex, PDQ)");
+  auto* p_show = patients->add_subcommand("show", "主记录与全部来源记录 (golden record and sources)");
+  p_show->add_option("empi_id", pat.target, "EMPI 编号 (EMPI id, E123)")->required();
+  auto* p_reviews = patients->add_subcommand("reviews", "待审核队列 (review queue)");
+  p_reviews->add_option("--state", pat.state, "open | accepted | rejected | obsolete | all");
+  auto* p_accept = patients->add_subcommand("accept", "接受一个审核项 (accept a review)");
+  p_accept->add_option("review_id", pat.target, "审核编号 (review id)")->required();
+  auto* p_reject = patients->add_subcommand("reject", "拒绝一个审核项 (reject a review)");
+  p_reject->add_option("review_id", pat.target, "审核编号 (review id)")->required();
+  auto* p_merge = patients->add_subcommand("merge", "合并两个患者 (merge FROM into EMPI_ID)");
+  p_merge->add_option("empi_id", pat.target, "保留的 EMPI 编号 (surviving EMPI id)")->required();
+  p_merge->add_option("--from", pat.from, "被合并的 EMPI 编号 (EMPI id merged)")->required();
+  auto* p_unmerge = patients->add_subcommand("unmerge", "撤销合并 (undo a merge)");
+  p_unmerge->add_option("merge_id", pat.target, "合并编号 (merge id)")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
 
+  if (*patients) {
+    pat.api = pat.api.empty() ? api : pat.api;
+    for (auto* sc : patients->get_subcommands()) pat.action = sc->get_name();
+    return hie::PatientsCli(pat);
+  }
   if (*serve) return hie::Serve(config_path, data_dir);
   if (*send) return hie::Send(to, files, timeout_s);
   if (*messages) return hie::Messages(api, status, facility, type, since, limit, as_json);

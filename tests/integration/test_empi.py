@@ -237,6 +237,22 @@ class EmpiTest(H.HubTestCase):
         self.assertNotIn("曾秀", self.hub.log_tail(200000))  # no names in the log
         self.assertNotIn(CARD, self.hub.log_tail(200000))
 
+    def test_8_cli_finds_and_shows(self):
+        import json, subprocess
+        v, _, _ = self.register_villager()
+        api = self.hub.api_url()
+        out = subprocess.run([str(self.hub.bin), "patients", "find", "--api", api,
+                              "--identifier", "CWS001|V001"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(json.loads(out.stdout)["patients"][0]["empi_id"], v)
+        out = subprocess.run([str(self.hub.bin), "patients", "show", v, "--api", api],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(json.loads(out.stdout)["empi_id"], v)
+        out = subprocess.run([str(self.hub.bin), "patients", "show", "E999999", "--api", api],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("HTTP 404", out.stderr)
 
 if __name__ == "__main__":
     unittest.main()
