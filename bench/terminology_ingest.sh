@@ -36,9 +36,12 @@ mkdir -p "$ROOT/bench/results"
 RESULTS="$ROOT/bench/results/terminology_ingest-$STAMP.jsonl"
 WORK="$(mktemp -d)"
 SERVER_PID=""
+PORT=""
 stop_server() {
   [[ -n "$SERVER_PID" ]] || return 0
   kill -TERM "$SERVER_PID" 2>/dev/null || true
+  for _ in $(seq 1 300); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$SERVER_PID" 2>/dev/null || true
   wait "$SERVER_PID" 2>/dev/null || true
   SERVER_PID=""
 }
@@ -48,7 +51,8 @@ trap cleanup EXIT
 json_num() { sed -n "s/.*\"$2\":\(-\{0,1\}[0-9.eE+-]*\).*/\1/p" <<<"$1"; }
 median() { sort -g | awk '{v[NR]=$1} END {if (NR==0) print "nan"; else print v[int((NR+1)/2)]}'; }
 
-# start_hub NAME WITH_TERMINOLOGY(0|1): starts a fresh hub, prints its MLLP port.
+# start_hub NAME WITH_TERMINOLOGY(0|1): starts a fresh hub (SERVER_PID), sets
+# PORT to its MLLP port. Not to be called in $(...): the pid must stay here.
 start_hub() {
   local dir="$WORK/$1-$RANDOM" term=""
   mkdir -p "$dir/data"
@@ -59,20 +63,32 @@ start_hub() {
     sed -i 's/local:CWS001/local:XQRMYY/' "$dir/terminology/local-XQRMYY.csv"
     term="terminology: {dir: $dir/terminology}"
   fi
-  cat >"$dir/hie.yaml" <<EOF
+  # The EMPI (issue 5) writes to the store after each message too; it is
+  # switched off so the comparison sees only the terminology check (a hub
+  # that does not know the key yet is started without it).
+  local empi="empi: {enabled: false}"
+  for attempt in 1 2; do
+    cat >"$dir/hie.yaml" <<EOF
 hub: {name: bench, data_dir: $dir/data, store: sqlite, durability: $DURABILITY, log_level: warn}
 listen: {mllp: "127.0.0.1:0", http: "127.0.0.1:0"}
 facilities: [{id: XQRMYY, name: 县人民医院, kind: county}]
 $term
+$empi
 destinations: []
 routes: []
 EOF
-  "$HIE" serve --config "$dir/hie.yaml" --data-dir "$dir/data" >"$dir/hub.log" 2>&1 &
-  SERVER_PID=$!
+    "$HIE" serve --config "$dir/hie.yaml" --data-dir "$dir/data" >"$dir/hub.log" 2>&1 &
+    SERVER_PID=$!
+    sleep 0.3
+    kill -0 "$SERVER_PID" 2>/dev/null && break
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+    empi=""
+  done
   for _ in $(seq 1 300); do
     if [[ -s "$dir/data/ports.json" ]]; then
-      sed -n 's/.*"mllp"[[:space:]]*:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$dir/data/ports.json"
-      return 0
+      PORT="$(sed -n 's/.*"mllp"[[:space:]]*:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$dir/data/ports.json")"
+      [[ -n "$PORT" ]] && return 0
     fi
     sleep 0.1
   done
@@ -82,17 +98,21 @@ EOF
 
 declare -A RATES P50 P99
 for rep in $(seq 1 "$REPS"); do
-  for variant in off on; do
-    port="$(start_hub "$variant" "$([[ $variant == on ]] && echo 1 || echo 0)")"
-    line="$("$LOAD" --host 127.0.0.1 --port "$port" --messages "$MESSAGES" --warmup "$WARMUP" \
+  # Alternate which goes first, so a drift of the machine favours neither.
+  order="off on"; ((rep % 2 == 0)) && order="on off"
+  for variant in $order; do
+    start_hub "$variant" "$([[ $variant == on ]] && echo 1 || echo 0)"
+    line="$("$LOAD" --host 127.0.0.1 --port "$PORT" --messages "$MESSAGES" --warmup "$WARMUP" \
       --connections "$CONNS" --type ORU --facility XQRMYY --json)"
+    # CPU seconds the hub used for the run (user + system), from /proc.
+    cpu="$(awk '{printf "%.2f", ($14 + $15) / 100}' "/proc/$SERVER_PID/stat" 2>/dev/null || echo nan)"
     stop_server
     printf '{"bench":"terminology_ingest","stamp":"%s","terminology":"%s","rep":%d,"durability":"%s","result":%s}\n' \
       "$STAMP" "$variant" "$rep" "$DURABILITY" "$line" >>"$RESULTS"
     RATES[$variant]+="$(json_num "$line" msgs_per_s) "
     P50[$variant]+="$(json_num "$line" p50_ms) "
     P99[$variant]+="$(json_num "$line" p99_ms) "
-    echo "rep $rep terminology=$variant: $(json_num "$line" msgs_per_s) msgs/s" >&2
+    echo "rep $rep terminology=$variant: $(json_num "$line" msgs_per_s) msgs/s, hub CPU ${cpu} s" >&2
   done
 done
 printf 'terminology\tmsgs/s\tp50_ms\tp99_ms   (median of %d, %d ORU^R01, %d connections, durability %s)\n' \

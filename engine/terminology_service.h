@@ -11,8 +11,8 @@
 // model, applies the current snapshot to every coded element
 // (engine/canonicalize.h, ApplyTerminology) and counts each miss with the
 // facility and the message id. While messages keep arriving it checks at most
-// one every 10 ms (at idle CPU priority), and at full speed once intake has
-// been quiet for 20 ms, so a burst keeps its ingest rate and the register
+// one every 50 ms (at idle CPU priority), and at full speed once intake has
+// been quiet for 100 ms, so a burst keeps its ingest rate and the register
 // catches up in the gaps. Under a backlog the queue keeps the raw bytes
 // only up to a memory budget and after that only the message id (the worker
 // reads the message back from the store), so a burst never costs memory
@@ -159,8 +159,8 @@ class TerminologyService {
   static constexpr size_t kAuditRawBudget = 64u << 20;
   static constexpr size_t kAuditMaxItems = 1u << 20;
   // Pacing of the check during a burst (see AuditLoop).
-  static constexpr std::chrono::milliseconds kAuditQuiet{20};
-  static constexpr std::chrono::milliseconds kAuditBusyPace{10};
+  static constexpr std::chrono::milliseconds kAuditQuiet{100};
+  static constexpr std::chrono::milliseconds kAuditBusyPace{50};
   Store* audit_store_ = nullptr;
   std::mutex audit_mu_;
   std::condition_variable audit_cv_;       // worker waits for items
