@@ -103,6 +103,7 @@ json MakeCoding(std::string_view system, std::string_view code, std::string_view
 struct Applier {
   const TerminologySnapshot& snap;
   SystemId local;  // local:<facility>, or kNoSystem
+  std::string local_name;  // "local:<facility>"
   std::vector<UnmappedFind>* unmapped;
   TerminologyOutcome out;
 
@@ -171,7 +172,10 @@ struct Applier {
           json{{"url", std::string(kUnmappedExtension)}, {"valueString", target_name}});
     }
     if (unmapped != nullptr) {
-      unmapped->push_back({std::string(system_name.empty() ? "(none)" : system_name),
+      // A code that names no system (a bare unit "10E9/L") is the sender's own
+      // spelling: registered under local:<facility>, where a filled-in row of
+      // the exported CSV is looked up.
+      unmapped->push_back({system_name.empty() ? local_name : std::string(system_name),
                            std::string(code), std::string(StrOf(original, "display")),
                            target_name});
     }
@@ -241,11 +245,9 @@ Result<canonical::CanonicalMessage> Canonicalize(const MessageRecord& m,
 TerminologyOutcome ApplyTerminology(canonical::CanonicalMessage& msg,
                                     const TerminologySnapshot& snapshot,
                                     std::vector<UnmappedFind>* unmapped) {
-  Applier a{snapshot,
-            msg.facility.empty() ? kNoSystem
-                                 : snapshot.FindSystem(canonical::LocalSystem(msg.facility)),
-            unmapped,
-            {}};
+  const std::string local_name = canonical::LocalSystem(msg.facility);
+  Applier a{snapshot, msg.facility.empty() ? kNoSystem : snapshot.FindSystem(local_name),
+            local_name, unmapped, {}};
   canonical::VisitCodings(msg.bundle, [&](std::string_view role, const std::string&, json& cc) {
     if (const Role* r = FindRole(role)) a.One(*r, cc);
   });

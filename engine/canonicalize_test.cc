@@ -255,7 +255,7 @@ TEST(ApplyTerminologyTest, UnknownStandardCodeAndUnknownUnitAreUnmapped) {
   for (const auto& f : finds) got.insert(f.system + "|" + f.code + "|" + f.target_system);
   // Sex "X" (not in HL7 0001), unit "10E9/L" (not UCUM), flag 偏高 (local), panel GLUP.
   EXPECT_EQ(got.count("HL7 0001|X|GB/T 2261.1"), 1u) << finds.size();
-  EXPECT_EQ(got.count("(none)|10E9/L|UCUM"), 1u);
+  EXPECT_EQ(got.count("local:F1|10E9/L|UCUM"), 1u);  // a bare unit: the sender's spelling
   EXPECT_EQ(got.count("local:F1|偏高|HL7 0078"), 1u);
   EXPECT_EQ(got.count("local:F1|GLUP|LOINC"), 1u);
   EXPECT_EQ(finds.size(), 4u);  // the LOINC-coded item is standard
@@ -316,6 +316,28 @@ TEST_F(AuditTest, CheckCommittedRecordsFacilityAndSampleMessage) {
   EXPECT_EQ(entries[0].facility, "F1");
   EXPECT_EQ(entries[0].sample_message_id, "77");
   EXPECT_EQ(entries[0].target_system, "LOINC");
+}
+
+TEST_F(AuditTest, ExportedBlankFilledInTranslatesTheBareUnit) {
+  // County IT's loop: a unit spelled "10E9/L" is unmapped, exported as a
+  // blank concept-map row, filled in, loaded: the same message now translates.
+  MessageRecord m = Record(Oru("F1", "GLU^葡萄糖^L", "M", "10E9/L"), "application/hl7-v2", "F1");
+  ASSERT_EQ(svc_->CheckCommitted(m), 1u);
+  std::string csv = svc_->unmapped().ToConceptMapCsv();
+  const std::string blank = "local:F1,10E9/L,,UCUM,,";
+  const size_t at = csv.find(blank);
+  ASSERT_NE(at, std::string::npos) << csv;
+  csv.replace(at, blank.size(), "local:F1,10E9/L,,UCUM,10*9/L,");
+  std::ofstream(dir_ / "filled.csv") << csv;
+  ASSERT_TRUE(svc_->Reload().ok());
+  EXPECT_TRUE(svc_->unmapped().Snapshot().empty());  // pruned: it translates now
+  auto c = Canonicalize(m);
+  ASSERT_TRUE(c.ok());
+  std::vector<UnmappedFind> finds;
+  ApplyTerminology(*c, *svc_->Current(), &finds);
+  EXPECT_TRUE(finds.empty());
+  const json& unit = *Ext(Res(*c, "Observation"), canonical::kUnitExtension);
+  EXPECT_EQ(unit["coding"].back()["code"], "10*9/L");
 }
 
 TEST_F(AuditTest, UnmappedV2TypeFallsBackToTheEr7Check) {
