@@ -114,6 +114,7 @@ class Conn {
   Result<sqlite3_stmt*> PrepareRaw(std::string_view sql, const char* where);
 
   sqlite3* db_;
+  int busy_timeout_ms_ = 0;  // read by the busy handler
   std::unordered_map<const char*, sqlite3_stmt*> static_;
   std::unordered_map<std::string, sqlite3_stmt*> dynamic_;
 };
