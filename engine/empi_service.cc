@@ -376,6 +376,9 @@ Status EmpiService::ResolveLocked(int64_t message_id) {
       a40 = "; ADT^A40: 未找到被合并的记录 (prior record not known)";
     }
   }
+  // Not synced: a crash may lose it, and the scan at start resolves the
+  // message again (ids above the last resolved one); operations stay synced.
+  plan.sync = false;
   HIE_RETURN_IF_ERROR(Commit(plan));
   if (outcome == "update") {
     resolved_update_->Inc();
@@ -495,6 +498,7 @@ Status EmpiService::Commit(Plan& plan) {
     w.history[i].id = next_.history + 1 + static_cast<int64_t>(i);
   }
   w.messages = plan.messages;
+  w.sync = plan.sync;
   HIE_RETURN_IF_ERROR(empi_->Apply(w));
   // Committed: the ids are used, the index follows.
   for (const auto& p : w.persons) next_.person = std::max(next_.person, p.id);

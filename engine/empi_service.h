@@ -104,6 +104,7 @@ class EmpiService {
     std::vector<std::pair<int64_t, int64_t>> messages;
     std::map<int64_t, EmpiPersonRow> persons;  // new persons / explicit state changes
     std::set<int64_t> touched;                 // persons whose golden record to redo
+    bool sync = true;                          // see EmpiWrite::sync
   };
   Status Commit(Plan& plan);
   Result<EmpiPersonRow> PersonForPlan(Plan& plan, int64_t id);

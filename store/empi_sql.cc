@@ -151,7 +151,7 @@ class SqlEmpiStore final : public EmpiStore {
   Status Apply(const EmpiWrite& w) override {
     if (w.empty()) return Status::Ok();
     return s_->WithSession(true, [&](SqlSession& s) -> Status {
-      HIE_RETURN_IF_ERROR(s.Begin());
+      HIE_RETURN_IF_ERROR(s.Begin(w.sync));
       Status st = ApplyIn(s, w);
       if (st.ok()) st = s.Commit();
       if (!st.ok()) s.Rollback();

@@ -34,7 +34,8 @@ struct Row {
 class SqlSession {
  public:
   virtual ~SqlSession() = default;
-  virtual Status Begin() = 0;
+  // sync=false: this transaction's commit need not reach the disk first.
+  virtual Status Begin(bool sync) = 0;
   virtual Status Commit() = 0;
   virtual void Rollback() = 0;
   virtual Status Exec(const char* sql, const std::vector<Arg>& args) = 0;

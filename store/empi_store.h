@@ -93,6 +93,9 @@ struct EmpiWrite {
   std::vector<EmpiHistoryRow> history;   // insert; an existing id is kConflict
   // (message id, source id): inserted; a message already present is left as is.
   std::vector<std::pair<int64_t, int64_t>> messages;
+  // false: the commit need not be synced before Apply returns (a crash may
+  // lose it, never corrupt): for what can be redone from stored messages.
+  bool sync = true;
   bool empty() const {
     return persons.empty() && sources.empty() && reviews.empty() && history.empty() &&
            messages.empty();

@@ -161,6 +161,7 @@ TEST_P(EmpiStoreTest, ApplyAndReadBack) {
   r.decided_at_ms = 11;
   w2.reviews.push_back(r);
   w2.messages.emplace_back(42, 2);
+  w2.sync = false;  // an unsynced commit reads back the same
   ASSERT_TRUE(empi_->Apply(w2).ok());
   auto s1 = empi_->GetSource(1);
   ASSERT_TRUE(s1.ok() && s1->has_value());

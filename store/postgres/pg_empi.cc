@@ -55,8 +55,11 @@ void EachRow(const pqxx::result& r, const std::function<void(const Row&)>& fn) {
 class PgWriteSession final : public empisql::SqlSession {
  public:
   explicit PgWriteSession(pqxx::connection& c) : c_(c) {}
-  Status Begin() override {
-    return Guard("empi begin", [&] { w_.emplace(c_); });
+  Status Begin(bool sync) override {
+    return Guard("empi begin", [&] {
+      w_.emplace(c_);
+      if (!sync) w_->exec("SET LOCAL synchronous_commit = off");
+    });
   }
   Status Commit() override {
     Status st = Guard("empi commit", [&] { w_->commit(); });
@@ -102,7 +105,7 @@ class PgWriteSession final : public empisql::SqlSession {
 class PgReadSession final : public empisql::SqlSession {
  public:
   explicit PgReadSession(pqxx::connection& c) : c_(c) {}
-  Status Begin() override { return Status(ErrorCode::kInternal, "read session"); }
+  Status Begin(bool) override { return Status(ErrorCode::kInternal, "read session"); }
   Status Commit() override { return Status(ErrorCode::kInternal, "read session"); }
   void Rollback() override {}
   Status Exec(const char*, const std::vector<Arg>&) override {

@@ -19,8 +19,14 @@ using empisql::Row;
 
 class SqliteSession final : public empisql::SqlSession {
  public:
-  explicit SqliteSession(sqlite::Conn& c) : c_(c) {}
-  Status Begin() override { return c_.Exec("BEGIN IMMEDIATE", "empi begin"); }
+  SqliteSession(sqlite::Conn& c, bool durable) : c_(c), durable_(durable) {}
+  Status Begin(bool sync) override {
+    // WAL: NORMAL commits without an fsync (durable at the next sync).
+    HIE_RETURN_IF_ERROR(c_.Exec(durable_ && sync ? "PRAGMA synchronous=FULL"
+                                                 : "PRAGMA synchronous=NORMAL",
+                                "empi synchronous"));
+    return c_.Exec("BEGIN IMMEDIATE", "empi begin");
+  }
   Status Commit() override { return c_.Exec("COMMIT", "empi commit"); }
   void Rollback() override { (void)c_.Exec("ROLLBACK", "empi rollback"); }
 
@@ -63,18 +69,19 @@ class SqliteSession final : public empisql::SqlSession {
     return st;
   }
   sqlite::Conn& c_;
+  const bool durable_;
   std::vector<std::string> texts_;
 };
 
 class SqliteSessions final : public empisql::SessionSource {
  public:
-  SqliteSessions(std::unique_ptr<sqlite::Conn> w, std::unique_ptr<sqlite::Conn> r)
-      : w_(std::move(w)), r_(std::move(r)) {}
+  SqliteSessions(std::unique_ptr<sqlite::Conn> w, std::unique_ptr<sqlite::Conn> r, bool durable)
+      : w_(std::move(w)), r_(std::move(r)), durable_(durable) {}
   Status WithSession(bool write, const std::function<Status(empisql::SqlSession&)>& fn) override {
     std::lock_guard<std::mutex> lock(write ? wmu_ : rmu_);
     auto& c = write ? w_ : r_;
     if (!c) return Status(ErrorCode::kUnavailable, "EMPI 存储已关闭 (EMPI store closed)");
-    SqliteSession s(*c);
+    SqliteSession s(*c, durable_);
     return fn(s);
   }
   void Close() override {
@@ -87,6 +94,7 @@ class SqliteSessions final : public empisql::SessionSource {
  private:
   std::mutex wmu_, rmu_;
   std::unique_ptr<sqlite::Conn> w_, r_;
+  const bool durable_;
 };
 
 }  // namespace
@@ -113,7 +121,7 @@ Result<std::unique_ptr<EmpiStore>> OpenSqliteEmpiStore(const std::string& path, 
     }
   }
   return empisql::MakeSqlEmpiStore(
-      std::make_unique<SqliteSessions>(std::move(w), std::move(r)));
+      std::make_unique<SqliteSessions>(std::move(w), std::move(r), durable));
 }
 
 }  // namespace hie
