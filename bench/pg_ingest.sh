@@ -11,6 +11,7 @@
 #
 # Options: --messages N  --warmup M  --reps R  --connections "2 8 32" (even:
 #          2 nodes get half each)  --type ADT|ORU|mix  --build-dir DIR  --no-build
+#          --hub-yaml TEXT (top-level YAML added to every hub's config)
 # 2 nodes: two hie-load processes at once, N/2 messages and C/2 connections
 # each; msgs/s = N / the slower one's elapsed time, p99 = the larger of the
 # two p99s (a bound on the combined p99).
@@ -26,6 +27,7 @@ TYPE=mix
 FACILITY=XQRMYY
 DO_BUILD=1
 PGBENCH_SECONDS=10
+HUB_YAML=""
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; exit "${1:-0}"; }
 while (($#)); do
@@ -37,6 +39,7 @@ while (($#)); do
     --type) TYPE="$2"; shift 2 ;;
     --build-dir) BUILD="$(cd "$2" && pwd)"; shift 2 ;;
     --no-build) DO_BUILD=0; shift ;;
+    --hub-yaml) HUB_YAML="$2"; shift 2 ;;
     -h|--help) usage 0 ;;
     *) echo "unknown option: $1" >&2; usage 2 ;;
   esac
@@ -114,6 +117,7 @@ listen: {mllp: "127.0.0.1:0", http: "127.0.0.1:0"}
 facilities: [{id: $FACILITY, name: 县人民医院, kind: county}]
 destinations: []
 routes: []
+$HUB_YAML
 EOF
   "$HIE" serve --config "$dir/hie.yaml" --data-dir "$dir/data" >"$dir/hub.log" 2>&1 &
   PIDS+=($!)
@@ -228,6 +232,7 @@ awk -F'\t' '
     }
   }' "$SUMMARY"
 echo
+[[ -z "$HUB_YAML" ]] || echo "hub config added: $HUB_YAML"
 echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "raw results: ${RESULTS#"$ROOT"/}"
 exit "$FAILED"

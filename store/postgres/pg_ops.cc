@@ -137,6 +137,8 @@ const std::vector<Statement> kStatements = {
      "ON CONFLICT(destination_id) DO UPDATE SET paused = excluded.paused"},
     {"paused", "SELECT destination_id FROM destination_state WHERE paused"},
     {"ensure_partitions", "SELECT hie_ensure_partitions($1, $2)"},
+    {"partitioned_tables", "SELECT table_name FROM hie_partitioned ORDER BY table_name"},
+    {"ensure_table_partitions", "SELECT hie_ensure_table_partitions($1, $2, $3)"},
 };
 
 std::string Str(const pqxx::field& f) { return std::string(f.c_str(), f.size()); }
@@ -525,6 +527,18 @@ Status ReleaseClaims(Tx& t, const std::string& owner) {
 
 Result<int> EnsurePartitions(Tx& t, int64_t now_ms, int months_ahead) {
   pqxx::result r = t.exec_prepared("ensure_partitions", now_ms, months_ahead);
+  return static_cast<int>(Int(r[0][0]));
+}
+
+std::vector<std::string> PartitionedTables(Tx& t) {
+  std::vector<std::string> out;
+  for (const auto& row : t.exec_prepared("partitioned_tables")) out.push_back(row[0].c_str());
+  return out;
+}
+
+Result<int> EnsureTablePartitions(Tx& t, const std::string& table, int64_t now_ms,
+                                  int months_ahead) {
+  pqxx::result r = t.exec_prepared("ensure_table_partitions", table, now_ms, months_ahead);
   return static_cast<int>(Int(r[0][0]));
 }
 

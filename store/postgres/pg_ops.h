@@ -85,6 +85,12 @@ Status ReleaseClaims(Tx& t, const std::string& owner);
 // Monthly partitions from the month of now_ms through months_ahead later;
 // returns how many were created (0 when another node is doing it).
 Result<int> EnsurePartitions(Tx& t, int64_t now_ms, int months_ahead);
+// The same for one table, waiting at most 200 ms for its lock (a busy table
+// is skipped: 0003_retention.sql). The store runs it a table per
+// transaction so that no transaction holds two parents' locks.
+std::vector<std::string> PartitionedTables(Tx& t);
+Result<int> EnsureTablePartitions(Tx& t, const std::string& table, int64_t now_ms,
+                                  int months_ahead);
 
 // "ADT^*" -> a LIKE pattern (ESCAPE '\') matching '*' as any run and
 // everything else literally. Exposed for tests.

@@ -12,7 +12,7 @@ namespace {
 
 // How long one DROP may wait for the parent table's lock (traffic queued
 // behind it waits at most this long), and how often it tries.
-constexpr char kLockTimeout[] = "SET LOCAL lock_timeout = '300ms'";
+constexpr char kLockTimeout[] = "SET LOCAL lock_timeout = '150ms'";
 constexpr int kDropAttempts = 20;
 constexpr int kKeyBatch = 5000;
 

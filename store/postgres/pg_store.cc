@@ -439,13 +439,25 @@ class PgStore final : public Store {
   std::thread maintenance_;
 };
 
+// A table per transaction: CREATE ... PARTITION OF locks the parent
+// (ACCESS EXCLUSIVE) until commit, and live writes queue behind it.
 Status EnsurePartitions(pg::Pool& pool, int64_t now_ms) {
   return pg::WithConn(pool, "EnsurePartitions", [&](Conn& c) -> Status {
-    pqxx::work t(c.c());
-    auto n = pg::EnsurePartitions(t, now_ms, kMonthsAhead);
-    t.commit();
-    if (n.ok() && *n > 0) HIE_LOG_INFO("store: {} monthly partitions created", *n);
-    return n.status();
+    std::vector<std::string> tables;
+    {
+      pqxx::nontransaction n(c.c());
+      tables = pg::PartitionedTables(n);
+    }
+    int created = 0;
+    for (const auto& table : tables) {
+      pqxx::work t(c.c());
+      auto n = pg::EnsureTablePartitions(t, table, now_ms, kMonthsAhead);
+      t.commit();
+      if (!n.ok()) return n.status();
+      created += *n;
+    }
+    if (created > 0) HIE_LOG_INFO("store: {} monthly partitions created", created);
+    return Status::Ok();
   });
 }
 

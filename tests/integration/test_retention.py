@@ -32,37 +32,69 @@ class OldRows:
         self.uri = hub.config["hub"]["store"]
         self.pg = self.uri.startswith("postgres")
 
-    def psql(self, sql):
-        r = subprocess.run(["psql", self.uri, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql],
-                           capture_output=True, timeout=60)
+    def psql(self, *sqls):
+        """Each statement in a transaction of its own (psql -c ... -c ...)."""
+        cmd = ["psql", self.uri, "-v", "ON_ERROR_STOP=1", "-qAt"]
+        for sql in sqls:
+            cmd += ["-c", sql]
+        r = subprocess.run(cmd, capture_output=True, timeout=60)
         if r.returncode != 0:
             raise AssertionError(r.stderr.decode("utf-8", "replace"))
         return r.stdout.decode().strip()
 
+    def into_old_month(self, table, at, sql):
+        """Runs `sql` (an INSERT into `table`) in one transaction with the
+        monthly partition of `at`'s month made first, a table at a time as the
+        store does (two parents locked at once deadlock with live writes;
+        retention drops empty old partitions every second, so making a
+        partition apart from its row would race with it). Again when the
+        table was too busy (lock wait > 200 ms)."""
+        part = f"to_char(to_timestamp({at} / 1000.0) AT TIME ZONE 'UTC', 'YYYYMM')"
+        sql = (f"SELECT hie_ensure_table_partitions('{table}', {at}, 0);"
+               f"DO $$ BEGIN IF to_regclass('{table}_p' || {part}) IS NULL THEN "
+               "RAISE EXCEPTION 'busy'; END IF; END $$;" + sql)
+        for _ in range(100):
+            try:
+                return self.psql(sql).splitlines()[-1]  # the INSERT's answer
+            except AssertionError as e:
+                if "busy" not in str(e):
+                    raise
+                time.sleep(0.05)
+        raise AssertionError(f"monthly partition of {table} not created")
+
     def message(self, at, control_id, raw, delivery_state, destination="sink"):
         """A message received at `at` (epoch ms) with one trace event and one
         delivery (and, when SENT, one attempt); returns its id."""
+        queued = delivery_state == "QUEUED"
         if self.pg:
-            self.psql(f"SELECT hie_ensure_partitions({at}, 1)")
-            return int(self.psql(f"""
-              WITH k AS (INSERT INTO message_keys VALUES ('XQRMYY', '{control_id}',
-                           nextval('messages_id_seq'), {at}) RETURNING message_id AS id),
-              m AS (INSERT INTO messages(id, facility_id, dedupe_key, control_id, message_type,
-                      content_type, source, peer, charset, patient_key, received_at, updated_at,
-                      status)
-                    SELECT id, 'XQRMYY', '{control_id}', '{control_id}', 'ADT^A04',
-                      'application/hl7-v2', 'mllp', '127.0.0.1:1', 'UTF-8', 'P-OLD', {at}, {at},
-                      '{"SENT" if delivery_state == "SENT" else "QUEUED"}' FROM k RETURNING id),
-              b AS (INSERT INTO message_bodies SELECT id, {at}, convert_to('{raw}', 'UTF8') FROM m),
-              t AS (INSERT INTO message_trace SELECT id, 1, {at}, 'received', 'ok', '' FROM m),
-              d AS (INSERT INTO deliveries(message_id, destination_id, patient_key, state, head,
-                      attempts, next_attempt_at, created_at, updated_at)
-                    SELECT id, '{destination}', 'P-OLD-{control_id}', '{delivery_state}',
-                      {"true" if delivery_state == "QUEUED" else "false"}, 1, {at}, {at}, {at}
-                    FROM m RETURNING id),
-              a AS (INSERT INTO delivery_attempts SELECT id, 1, {at}, 5, true, 'sent', ''::bytea
-                    FROM d WHERE '{delivery_state}' = 'SENT')
-              SELECT id FROM m"""))
+            mid = int(self.psql("SELECT nextval('messages_id_seq')"))
+            did = int(self.psql("SELECT nextval('deliveries_id_seq')"))
+            delivery = ("deliveries",
+                        "INSERT INTO deliveries(id, message_id, destination_id, patient_key, state, "
+                        "head, attempts, next_attempt_at, created_at, updated_at) VALUES "
+                        f"({did}, {mid}, '{destination}', 'P-OLD-{control_id}', '{delivery_state}', "
+                        f"{'true' if queued else 'false'}, 1, {at}, {at}, {at})")
+            steps = [delivery] if queued else []  # a QUEUED delivery first: it holds the month
+            steps += [
+                ("messages",
+                 "INSERT INTO messages(id, facility_id, dedupe_key, control_id, message_type, "
+                 "content_type, source, peer, charset, patient_key, received_at, updated_at, "
+                 f"status) VALUES ({mid}, 'XQRMYY', '{control_id}', '{control_id}', 'ADT^A04', "
+                 "'application/hl7-v2', 'mllp', '127.0.0.1:1', 'UTF-8', 'P-OLD', "
+                 f"{at}, {at}, '{'QUEUED' if queued else 'SENT'}')"),
+                ("message_bodies",
+                 f"INSERT INTO message_bodies VALUES ({mid}, {at}, convert_to('{raw}', 'UTF8'))"),
+                ("message_trace",
+                 f"INSERT INTO message_trace VALUES ({mid}, 1, {at}, 'received', 'ok', '')"),
+            ]
+            if not queued:
+                steps += [delivery, ("delivery_attempts",
+                                     f"INSERT INTO delivery_attempts VALUES ({did}, 1, {at}, 5, "
+                                     "true, 'sent', ''::bytea)")]
+            self.psql(f"INSERT INTO message_keys VALUES ('XQRMYY', '{control_id}', {mid}, {at})")
+            for table, sql in steps:
+                self.into_old_month(table, at, sql)
+            return mid
         db = sqlite3.connect(str(self.hub.data_dir / "hub.db"), timeout=30)
         try:
             with db:
@@ -91,8 +123,8 @@ class OldRows:
 
     def rejected(self, at):
         if self.pg:
-            self.psql(f"SELECT hie_ensure_partitions({at}, 1)")
-            return int(self.psql(
+            return int(self.into_old_month(
+                "rejected", at,
                 "INSERT INTO rejected(received_at, source, peer, facility_id, control_id, "
                 "content_type, error_code, error_text, error_where, raw_size, raw) VALUES "
                 f"({at}, 'mllp', '127.0.0.1:1', 'NOPE', 'R1', 'application/hl7-v2', 'x', 'x', "
@@ -139,7 +171,7 @@ class RetentionUnderTrafficTest(unittest.TestCase):
                     m, ctl = H.adt("A04", patient=H.Patient(5000 + i % 40))
                     t0 = time.monotonic()
                     a = c.request(m)
-                    latencies.append(time.monotonic() - t0)
+                    latencies.append((t0, time.monotonic() - t0))
                     (acks if a.msa_code == "AA" and a.control_id == ctl else bad).append(ctl)
                     i += 1
 
@@ -159,22 +191,29 @@ class RetentionUnderTrafficTest(unittest.TestCase):
             # A newer rejected input (SQLite never deletes the newest row of a
             # table: its id would be handed out again).
             self.assertEqual(h.send(H.adt("A04", facility="NOSUCH")[0]).msa_code, "AR")
+            # ACK latency counts from here: the rows above were put in by the
+            # test itself (making old partitions locks the parent tables).
+            set_up = time.monotonic()
 
             H.wait_until(lambda: h.api("GET", f"/api/v1/messages/{old_sent}").status == 404,
                          timeout=30, what="the old message removed by retention")
             H.wait_until(lambda: h.api("GET", f"/api/v1/errors/{old_rejected}").status == 404,
                          timeout=30, what="the old rejected input removed")
+            # Traffic goes on across further retention runs (every second).
+            H.wait_until(lambda: sum(1 for t0, _ in latencies if t0 >= set_up) >= 30 and
+                         time.monotonic() - set_up > 2.5, timeout=30, what="traffic after set-up")
             n_before_stop = len(acks)
         finally:
             stop.set()
             sender.join(60)
         self.assertEqual(bad, [], "every message during retention answered AA")
         self.assertGreater(len(acks), n_before_stop - 1)
-        latencies.sort()
-        p99 = latencies[int(len(latencies) * 0.99) - 1]
-        print(f"\n  {len(acks)} AAs during retention; ACK p99 {p99 * 1000:.1f} ms, "
-              f"max {latencies[-1] * 1000:.1f} ms", file=sys.stderr)
-        self.assertLess(latencies[-1], 5.0, "no ACK waits long for retention")
+        during = sorted(d for t0, d in latencies if t0 >= set_up)
+        self.assertGreater(len(during), 20, "traffic flowed while retention ran")
+        p99 = during[int(len(during) * 0.99) - 1]
+        print(f"\n  {len(during)} AAs while retention removed the old rows; ACK p99 "
+              f"{p99 * 1000:.1f} ms, max {during[-1] * 1000:.1f} ms", file=sys.stderr)
+        self.assertLess(during[-1], 5.0, "no ACK waits long for retention")
 
         kept = h.api("GET", f"/api/v1/messages/{old_queued}?raw=1")
         self.assertEqual(kept.status, 200, "a message with a QUEUED delivery is never removed")

@@ -60,22 +60,41 @@ END
 $$;
 
 -- Detaches and drops one monthly partition of a partitioned table of ours.
--- false when it is no longer there (another node dropped it).
+-- false when it is no longer there (another node dropped it) or when, once
+-- the partition is detached (no write can reach it any more), the horizon
+-- says it may hold what a QUEUED delivery needs: a delivery queued after
+-- the candidates were listed (a reprocess of an old message) is seen here.
 CREATE FUNCTION hie_drop_partition(parent text, part text) RETURNS boolean
 LANGUAGE plpgsql AS $$
+DECLARE
+  up_ms bigint;
+  horizon bigint;
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM hie_partitioned WHERE table_name = parent)
      OR part !~ '_p[0-9]{6}$' THEN
     RAISE EXCEPTION 'not a retention partition: %.%', parent, part;
   END IF;
-  IF NOT EXISTS (SELECT 1 FROM pg_inherits i
-                  WHERE i.inhparent = to_regclass(quote_ident(parent))
-                    AND i.inhrelid = to_regclass(quote_ident(part))) THEN
+  SELECT substring(pg_get_expr(k.relpartbound, k.oid) FROM 'TO \(''?(-?[0-9]+)''?\)')::bigint
+    INTO up_ms
+    FROM pg_inherits i JOIN pg_class k ON k.oid = i.inhrelid
+   WHERE i.inhparent = to_regclass(quote_ident(parent))
+     AND i.inhrelid = to_regclass(quote_ident(part));
+  IF NOT FOUND THEN
     RETURN false;
   END IF;
-  EXECUTE format('ALTER TABLE %I DETACH PARTITION %I', parent, part);
-  EXECUTE format('DROP TABLE %I', part);
-  RETURN true;
+  BEGIN
+    EXECUTE format('ALTER TABLE %I DETACH PARTITION %I', parent, part);
+    IF parent <> 'rejected' THEN
+      horizon := hie_retention_horizon();
+      IF horizon IS NOT NULL AND horizon < up_ms THEN
+        RAISE EXCEPTION 'held for a queued delivery' USING ERRCODE = 'HIE01';
+      END IF;
+    END IF;
+    EXECUTE format('DROP TABLE %I', part);
+    RETURN true;
+  EXCEPTION WHEN SQLSTATE 'HIE01' THEN
+    RETURN false;  -- the DETACH is undone with the block
+  END;
 END
 $$;
 
@@ -101,5 +120,67 @@ BEGIN
        AND NOT EXISTS (SELECT 1 FROM messages m
                         WHERE m.id = k.message_id AND m.received_at = k.received_at);
   END IF;
+END
+$$;
+
+-- Monthly partitions of ONE table, in the caller's transaction, waiting at
+-- most 200 ms for the parent's lock (CREATE TABLE ... PARTITION OF takes an
+-- ACCESS EXCLUSIVE lock; traffic queues behind a waiting one): a busy table
+-- is left for the next call (the store calls this hourly and before each
+-- retention run, a table per transaction). Returns how many were created.
+CREATE FUNCTION hie_ensure_table_partitions(tbl text, from_ms bigint, months_ahead integer)
+RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+  p record;
+  lo bigint;
+  hi bigint;
+  part text;
+  busy boolean;
+  created integer := 0;
+BEGIN
+  SELECT h.table_name AS t, h.time_col AS col INTO p FROM hie_partitioned h WHERE h.table_name = tbl;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'not a partitioned table of the hub: %', tbl;
+  END IF;
+  PERFORM set_config('lock_timeout', '200ms', true);
+  FOR i IN 0..months_ahead LOOP
+    lo := hie_month_start_ms(from_ms, i);
+    hi := hie_month_start_ms(from_ms, i + 1);
+    part := p.t || '_p' || to_char(to_timestamp(lo / 1000.0) AT TIME ZONE 'UTC', 'YYYYMM');
+    CONTINUE WHEN to_regclass(quote_ident(part)) IS NOT NULL;
+    BEGIN
+      EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I WHERE %I >= $1 AND %I < $2)',
+                     p.t || '_default', p.col, p.col)
+        INTO busy USING lo, hi;
+      CONTINUE WHEN busy;  -- that month's rows sit in DEFAULT already
+      EXECUTE format('CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%s) TO (%s)',
+                     part, p.t, lo, hi);
+      created := created + 1;
+    EXCEPTION
+      WHEN lock_not_available THEN RETURN created;  -- busy now; the next call goes on
+      WHEN duplicate_table THEN NULL;               -- another node made it meanwhile
+    END;
+  END LOOP;
+  RETURN created;
+END
+$$;
+
+-- The all-tables form, now over hie_ensure_table_partitions (one
+-- transaction: for psql and tests; the store goes table by table).
+CREATE OR REPLACE FUNCTION hie_ensure_partitions(from_ms bigint, months_ahead integer)
+RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+  p record;
+  created integer := 0;
+BEGIN
+  IF NOT pg_try_advisory_xact_lock(hashtext(current_schema() || '/hie_ensure_partitions')) THEN
+    RETURN 0;
+  END IF;
+  FOR p IN SELECT table_name FROM hie_partitioned ORDER BY table_name LOOP
+    created := created + hie_ensure_table_partitions(p.table_name, from_ms, months_ahead);
+  END LOOP;
+  RETURN created;
 END
 $$;
