@@ -227,7 +227,17 @@ TEST(ApplyTerminologyTest, SystemsByOidAliasOrShortNameMeet) {
                                              {"valueCodeableConcept",
                                               canonical::MakeConcept("local:F2", "男", "")}}})},
                            {"maritalStatus",
-                            canonical::MakeConcept("urn:oid:2.16.156.10011.2.3.3.5", "20", "")}});
+                            canonical::MakeConcept("urn:oid:2.16.156.10011.2.3.3.5", "20", "")},
+                           {"identifier", json::array()}});
+  json& ids = m.bundle["entry"][0]["resource"]["identifier"];
+  json passport = json::object(), record = json::object();
+  passport["type"] = canonical::MakeConcept(canonical::kIdentifierTypeSystem, "PPN", "");
+  passport["value"] = "E1234567";
+  record["type"] = canonical::MakeConcept(canonical::kIdentifierTypeSystem, "MR", "");
+  record["system"] = "local:F2";
+  record["value"] = "MR9";
+  ids.push_back(passport);
+  ids.push_back(record);
   canonical::AddEntry(m.bundle, json{{"resourceType", "Observation"},
                                      {"id", "o1"},
                                      {"code", canonical::MakeConcept("local:F2", "XT", "血糖")}});
@@ -242,6 +252,13 @@ TEST(ApplyTerminologyTest, SystemsByOidAliasOrShortNameMeet) {
   EXPECT_EQ((*Ext(p, canonical::kSexExtension))["coding"][1]["code"], "1");
   // urn:oid of GB/T 2261.2: already standard, nothing added.
   EXPECT_EQ(p["maritalStatus"]["coding"].size(), 1u);
+  // Identifier types: a passport gets its WS 364 document type (HL7 0203 by
+  // its FHIR URI alias); a record number has none and is not counted.
+  ASSERT_TRUE(p["identifier"].is_array() && p["identifier"][0].is_object()) << p.dump();
+  EXPECT_EQ(p["identifier"][0]["type"]["coding"][1]["system"], "CV02.01.101");
+  EXPECT_EQ(p["identifier"][0]["type"]["coding"][1]["code"], "03");
+  EXPECT_EQ(p["identifier"][1]["type"]["coding"].size(), 1u);
+  EXPECT_EQ(canonical::FindExtension(p["identifier"][1]["type"], kUnmappedExtension), nullptr);
 }
 
 TEST(ApplyTerminologyTest, UnknownStandardCodeAndUnknownUnitAreUnmapped) {
