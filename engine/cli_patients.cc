@@ -30,8 +30,8 @@ int Call(const PatientsCliArgs& a, const std::string& method, const std::string&
   std::vector<std::pair<std::string, std::string>> headers;
   if (method == "POST") headers.emplace_back("Content-Type", "application/json");
   if (!a.user.empty()) headers.emplace_back("X-User", a.user);
-  auto r = client.Request(method, a.api + path, headers, method == "POST" && body.empty() ? "{}" : body,
-                          std::chrono::seconds(30));
+  auto r = client.Request(method, a.api + path, headers,
+                          method == "POST" && body.empty() ? "{}" : body, std::chrono::seconds(30));
   if (!r.ok()) {
     std::cerr << "无法连接平台 (cannot reach the hub): " << r.status().ToString() << "\n";
     return 1;
@@ -53,7 +53,8 @@ int Call(const PatientsCliArgs& a, const std::string& method, const std::string&
 
 int PatientsCli(const PatientsCliArgs& a) {
   if (a.action == "find") {
-    if (!a.identifier.empty()) return Call(a, "GET", "/api/v1/patients?identifier=" + Enc(a.identifier));
+    if (!a.identifier.empty())
+      return Call(a, "GET", "/api/v1/patients?identifier=" + Enc(a.identifier));
     if (a.name.empty()) {
       std::cerr << "需要 --identifier 或 --name (give --identifier AUTHORITY|VALUE or --name)\n";
       return 2;
@@ -72,7 +73,8 @@ int PatientsCli(const PatientsCliArgs& a) {
     return Call(a, "POST", "/api/v1/patients/" + Enc(a.target) + "/merge",
                 nlohmann::json{{"from", a.from}}.dump());
   }
-  if (a.action == "unmerge") return Call(a, "POST", "/api/v1/empi/merges/" + Enc(a.target) + "/unmerge");
+  if (a.action == "unmerge")
+    return Call(a, "POST", "/api/v1/empi/merges/" + Enc(a.target) + "/unmerge");
   return 2;
 }
 

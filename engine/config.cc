@@ -2,7 +2,6 @@
 // every exception is caught here and turned into a kConfigError Status with
 // "<file>:<line>", so callers only ever see Result<Config>.
 #include "engine/config.h"
-#include "engine/config_retention.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -14,6 +13,8 @@
 #include <map>
 #include <set>
 #include <sstream>
+
+#include "engine/config_retention.h"
 
 namespace hie {
 
@@ -281,9 +282,9 @@ namespace {
 
 using Keys = std::vector<std::string_view>;
 
-const Keys kRootKeys = {"hub",        "listen",      "mllp",         "http",   "pipeline",
-                        "facilities", "terminology", "destinations", "routes", "retention",
-                        "empi"};
+const Keys kRootKeys = {"hub",      "listen",     "mllp",        "http",
+                        "pipeline", "facilities", "terminology", "destinations",
+                        "routes",   "retention",  "empi"};
 const Keys kHubKeys = {"name", "data_dir", "store", "durability", "log_level", "claim_lease"};
 const Keys kListenKeys = {"mllp", "http"};
 const Keys kMllpKeys = {"max_message_bytes", "idle_timeout"};
@@ -938,9 +939,12 @@ Status Loader::LoadRoutes(const YAML::Node& root, Config* c) const {
           std::all_of(r.when.message_types.begin(), r.when.message_types.end(),
                       [](const std::string& t) { return CertainlyNoCdaForm(t); })) {
         return Err(node, path + ".to",
-                   "目的地 \"" + s + "\" 的格式为 cda，但该路由的消息类型没有对应的 CDA 文档 "
-                   "(no CDA form for " + r.when.message_types.front() +
-                   ": charges and merges are not shared documents)；请改用 hl7v2 或 json 格式的目的地");
+                   "目的地 \"" + s +
+                       "\" 的格式为 cda，但该路由的消息类型没有对应的 CDA 文档 "
+                       "(no CDA form for " +
+                       r.when.message_types.front() +
+                       ": charges and merges are not shared documents)；请改用 hl7v2 或 json "
+                       "格式的目的地");
       }
       r.to.push_back(std::move(s));
     }

@@ -92,8 +92,8 @@ struct ListenAddress {
 // key `retention`: how long the store keeps what it holds. 0 = forever.
 // Applied at start and every check_interval (engine/retention.h).
 struct RetentionConfig {
-  int content_days = 0;   // raw bodies of messages, rejected inputs
-  int metadata_days = 0;  // messages with trace, deliveries, attempts, dedupe keys
+  int content_days = 0;                   // raw bodies of messages, rejected inputs
+  int metadata_days = 0;                  // messages with trace, deliveries, attempts, dedupe keys
   int64_t check_interval_ms = 3'600'000;  // key check_interval, >= 1s
   bool enabled() const { return content_days > 0 || metadata_days > 0; }
 };

@@ -147,12 +147,9 @@ Result<json> EmpiService::Person(int64_t person_id) {
   HIE_ASSIGN_OR_RETURN(auto hist, empi_->History(person_id, 200));
   json h = json::array();
   for (const auto& r : hist) {
-    json e{{"id", r.id},
-           {"at", FormatTimeMillis(r.at_ms)},
-           {"op", r.op},
-           {"empi_id", EmpiId(r.person_id)},
-           {"actor", r.actor},
-           {"detail", ParseOr(r.detail)}};
+    json e{{"id", r.id},       {"at", FormatTimeMillis(r.at_ms)},
+           {"op", r.op},       {"empi_id", EmpiId(r.person_id)},
+           {"actor", r.actor}, {"detail", ParseOr(r.detail)}};
     if (r.other_person != 0) e["other_empi_id"] = EmpiId(r.other_person);
     if (r.source_id != 0) e["source_id"] = r.source_id;
     if (r.message_id != 0) e["message_id"] = r.message_id;
@@ -291,8 +288,10 @@ Result<json> EmpiService::Link(int64_t person_id, int64_t source_id, const std::
   HIE_RETURN_IF_ERROR(MoveSource(plan, moved, person_id, "manual"));
   HIE_RETURN_IF_ERROR(Commit(plan));
   HIE_LOG_INFO("EMPI 关联 (link) source {} → {} by {}", source_id, EmpiId(person_id), actor);
-  return json{{"empi_id", EmpiId(person_id)}, {"source_id", source_id},
-              {"from", EmpiId(s->person_id)}, {"history_id", plan.history.back().id}};
+  return json{{"empi_id", EmpiId(person_id)},
+              {"source_id", source_id},
+              {"from", EmpiId(s->person_id)},
+              {"history_id", plan.history.back().id}};
 }
 
 Result<json> EmpiService::Unlink(int64_t person_id, int64_t source_id, const std::string& actor) {
@@ -316,17 +315,22 @@ Result<json> EmpiService::Unlink(int64_t person_id, int64_t source_id, const std
   HIE_RETURN_IF_ERROR(Commit(plan));
   HIE_LOG_INFO("EMPI 拆分 (unlink) source {} from {} → {} by {}", source_id, EmpiId(person_id),
                EmpiId(to), actor);
-  return json{{"empi_id", EmpiId(to)}, {"source_id", source_id},
-              {"from", EmpiId(person_id)}, {"history_id", plan.history.back().id}};
+  return json{{"empi_id", EmpiId(to)},
+              {"source_id", source_id},
+              {"from", EmpiId(person_id)},
+              {"history_id", plan.history.back().id}};
 }
 
 Result<json> EmpiService::Merge(int64_t survivor, int64_t merged, const std::string& actor) {
   std::lock_guard lock(ops_mu_);
-  if (survivor == merged) return Invalid("不能与自身合并 (cannot merge a person into itself)", "from");
+  if (survivor == merged)
+    return Invalid("不能与自身合并 (cannot merge a person into itself)", "from");
   HIE_ASSIGN_OR_RETURN(auto a, empi_->GetPerson(survivor));
   HIE_ASSIGN_OR_RETURN(auto b, empi_->GetPerson(merged));
-  if (!a || a->state != "active") return NotFound("没有该患者 (no such active person) " + EmpiId(survivor));
-  if (!b || b->state != "active") return NotFound("没有该患者 (no such active person) " + EmpiId(merged));
+  if (!a || a->state != "active")
+    return NotFound("没有该患者 (no such active person) " + EmpiId(survivor));
+  if (!b || b->state != "active")
+    return NotFound("没有该患者 (no such active person) " + EmpiId(merged));
   HIE_ASSIGN_OR_RETURN(auto moved, empi_->SourcesOfPerson(merged));
   Plan plan;
   json ids = json::array();
@@ -352,17 +356,21 @@ Result<json> EmpiService::Merge(int64_t survivor, int64_t merged, const std::str
   const int64_t merge_id = plan.history.back().id;
   HIE_LOG_INFO("EMPI 合并 (merge) {} → {} by {} (merge id {})", EmpiId(merged), EmpiId(survivor),
                actor, merge_id);
-  return json{{"empi_id", EmpiId(survivor)}, {"merged", EmpiId(merged)}, {"merge_id", merge_id},
+  return json{{"empi_id", EmpiId(survivor)},
+              {"merged", EmpiId(merged)},
+              {"merge_id", merge_id},
               {"sources_moved", ids.size()}};
 }
 
 Result<json> EmpiService::Unmerge(int64_t merge_id, const std::string& actor) {
   std::lock_guard lock(ops_mu_);
   HIE_ASSIGN_OR_RETURN(auto m, empi_->GetHistory(merge_id));
-  if (!m || m->op != "merge") return NotFound("没有该合并操作 (no such merge) " + std::to_string(merge_id));
+  if (!m || m->op != "merge")
+    return NotFound("没有该合并操作 (no such merge) " + std::to_string(merge_id));
   HIE_ASSIGN_OR_RETURN(auto b, empi_->GetPerson(m->other_person));
   if (!b || b->state != "merged" || b->merged_into != m->person_id) {
-    return Status(ErrorCode::kConflict, "该合并已撤销或已被后续操作改变 (merge already undone or superseded)");
+    return Status(ErrorCode::kConflict,
+                  "该合并已撤销或已被后续操作改变 (merge already undone or superseded)");
   }
   json detail = ParseOr(m->detail);
   Plan plan;
@@ -378,7 +386,8 @@ Result<json> EmpiService::Unmerge(int64_t merge_id, const std::string& actor) {
     back.link_weight = e.value("weight", 0.0);
     back.link_rule = e.value("rule", std::string());
     back.link_evidence = e.value("evidence", std::string("{}"));
-    HIE_RETURN_IF_ERROR(MoveSource(plan, back, m->other_person, e.value("how", std::string("new"))));
+    HIE_RETURN_IF_ERROR(
+        MoveSource(plan, back, m->other_person, e.value("how", std::string("new"))));
     restored.push_back(sid);
   }
   EmpiPersonRow again = *b;
@@ -394,8 +403,10 @@ Result<json> EmpiService::Unmerge(int64_t merge_id, const std::string& actor) {
   HIE_RETURN_IF_ERROR(Commit(plan));
   HIE_LOG_INFO("EMPI 撤销合并 (unmerge) {} by {}: {} 条记录回到 (records back to) {}", merge_id,
                actor, restored.size(), EmpiId(b->id));
-  return json{{"empi_id", EmpiId(b->id)}, {"from", EmpiId(m->person_id)},
-              {"restored_sources", restored}, {"not_restored", missing},
+  return json{{"empi_id", EmpiId(b->id)},
+              {"from", EmpiId(m->person_id)},
+              {"restored_sources", restored},
+              {"not_restored", missing},
               {"history_id", plan.history.back().id}};
 }
 

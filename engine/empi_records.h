@@ -8,10 +8,9 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/status.h"
 #include "empi/compare.h"
@@ -46,7 +45,7 @@ nlohmann::json RawToJson(const empi::PersonRecord& r);
 std::string NormToJson(const empi::NormalizedRecord& r);
 Result<empi::NormalizedRecord> NormFromJson(const std::string& text);
 
-std::string_view SexCode(empi::Sex s);  // "M" | "F" | ""
+std::string_view SexCode(empi::Sex s);            // "M" | "F" | ""
 std::string BirthText(const empi::BirthDate& b);  // YYYY[-MM[-DD]] or ""
 
 // {"id": {"level": 1, "label": "...", "weight": 9.1}, "name": ...}

@@ -19,7 +19,9 @@ TEST(EmpiRecords, ExtractPatientReadsPidAndMrg) {
   const std::string card = WithCheck("43052319560308024");
   std::string text =
       "MSH|^~\\&|HIS|WSY01|HIE|COUNTY|20261201||ADT^A40^ADT_A39|C1|P|2.5\r"
-      "PID|1||T001^^^WSY01^MR~" + card + "^^^NI^NI||曾^秀英||19560308000000|2|||"
+      "PID|1||T001^^^WSY01^MR~" +
+      card +
+      "^^^NI^NI||曾^秀英||19560308000000|2|||"
       "东湖村3组^^隆回县^湖南省||^^^^^^^^^^^13907391234\r"
       "MRG|T002^^^WSY01^MR\r";
   auto msg = Er7Message::Parse(text);

@@ -56,8 +56,8 @@ EmpiService::~EmpiService() {
 
 bool EmpiService::Resolves(std::string_view t) {
   if (t.rfind("ORU^R01", 0) == 0) return true;
-  for (const char* e : {"ADT^A01", "ADT^A04", "ADT^A05", "ADT^A08", "ADT^A28", "ADT^A31",
-                        "ADT^A40"}) {
+  for (const char* e :
+       {"ADT^A01", "ADT^A04", "ADT^A05", "ADT^A08", "ADT^A28", "ADT^A31", "ADT^A40"}) {
     if (t.rfind(e, 0) == 0) return true;
   }
   return false;
@@ -161,9 +161,9 @@ void EmpiService::WorkerLoop() {
 void EmpiService::ScanUnresolved(int64_t after_id) {
   // Every status: a message is resolved whatever happened to its deliveries.
   std::vector<int64_t> ids;
-  for (MessageStatus s : {MessageStatus::kReceived, MessageStatus::kFiltered,
-                          MessageStatus::kTransformed, MessageStatus::kQueued, MessageStatus::kSent,
-                          MessageStatus::kError}) {
+  for (MessageStatus s :
+       {MessageStatus::kReceived, MessageStatus::kFiltered, MessageStatus::kTransformed,
+        MessageStatus::kQueued, MessageStatus::kSent, MessageStatus::kError}) {
     int64_t after = after_id;
     for (;;) {
       auto page = store_.MessageIdsWithStatus(s, after, 1000);
@@ -327,18 +327,19 @@ Status EmpiService::ResolveLocked(int64_t message_id) {
     detail = m.outcome == empi::Outcome::kAutoLink
                  ? "自动关联 (auto-link), weight " + Fixed(row.link_weight) + ", " + row.link_rule
              : m.outcome == empi::Outcome::kReview
-                 ? "新建并待审核 (new person, review queue) " + std::to_string(plan.reviews.size()) +
-                       " 个候选 (candidates)"
+                 ? "新建并待审核 (new person, review queue) " +
+                       std::to_string(plan.reviews.size()) + " 个候选 (candidates)"
                  : "新建患者 (new person)";
-    auto h = History(m.outcome == empi::Outcome::kAutoLink ? "link" : "new", row.person_id,
-                     "pipeline");
+    auto h =
+        History(m.outcome == empi::Outcome::kAutoLink ? "link" : "new", row.person_id, "pipeline");
     h.source_id = row.id;
     h.message_id = message_id;
-    h.detail = json{{"outcome", outcome},
-                    {"weight", row.link_weight},
-                    {"rule", row.link_rule},
-                    {"review_candidates", cands}}
-                   .dump();
+    h.detail = json{
+        {"outcome", outcome},
+        {"weight", row.link_weight},
+        {"rule", row.link_rule},
+        {"review_candidates",
+         cands}}.dump();
     plan.history.push_back(std::move(h));
     plan.touched.insert(row.person_id);
   }
@@ -367,9 +368,9 @@ Status EmpiService::ResolveLocked(int64_t message_id) {
       h.other_person = from;
       h.source_id = prior->id;
       h.message_id = message_id;
-      h.detail = json{{"prior_source", prior->id}, {"survivor_source", row.id},
-                      {"from", EmpiId(from)}}
-                     .dump();
+      h.detail =
+          json{{"prior_source", prior->id}, {"survivor_source", row.id}, {"from", EmpiId(from)}}
+              .dump();
       plan.history.push_back(std::move(h));
       a40 = "; ADT^A40 合并 (merged) " + EmpiId(from) + " → " + EmpiId(person);
     } else if (!prior) {
@@ -394,8 +395,7 @@ Status EmpiService::ResolveLocked(int64_t message_id) {
   return Status::Ok();
 }
 
-void EmpiService::Trace(int64_t message_id, const std::string& outcome,
-                        const std::string& detail) {
+void EmpiService::Trace(int64_t message_id, const std::string& outcome, const std::string& detail) {
   TraceEvent ev;
   ev.at_ms = env_.NowMillis();
   ev.step = "empi";
@@ -545,8 +545,8 @@ Result<std::unique_ptr<EmpiService>> OpenEmpiService(const Config& config,
       std::make_shared<const empi::FsModel>(std::move(model).value()), env, metrics);
   HIE_RETURN_IF_ERROR(svc->Load());
   HIE_LOG_INFO("患者主索引 (EMPI): 权重 (weights) {}", config.empi.weights.empty()
-                                                          ? std::string("county-v1 (built in)")
-                                                          : config.empi.weights);
+                                                           ? std::string("county-v1 (built in)")
+                                                           : config.empi.weights);
   return svc;
 }
 

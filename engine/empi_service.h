@@ -29,12 +29,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <shared_mutex>
 #include <string>
 #include <thread>
-
-#include <nlohmann/json.hpp>
 
 #include "core/env.h"
 #include "core/metrics.h"

@@ -36,7 +36,7 @@ struct WorkItem {
 };
 
 struct IntakeInput {
-  std::string source;           // "mllp" | "http"
+  std::string source;  // "mllp" | "http"
   std::string peer;
   std::string raw;              // bytes as received (maybe cut, see oversized)
   size_t size = 0;              // true size
@@ -53,8 +53,8 @@ struct IntakeAnswer {
   int64_t message_id = 0;   // 0 when rejected
   int64_t rejected_id = 0;  // id in the error store when rejected
   MessageStatus status = MessageStatus::kReceived;
-  Status error;             // why AE/AR
-  std::string ack;          // the HL7 ACK (always built, MLLP sends it)
+  Status error;     // why AE/AR
+  std::string ack;  // the HL7 ACK (always built, MLLP sends it)
 };
 
 class Intake {
@@ -95,8 +95,7 @@ class Intake {
   // `refused_ack` builds the HL7 AR for a failed commit (may be empty).
   void Commit(std::shared_ptr<NewMessage> m, std::shared_ptr<RouteDecision> decision,
               Status content_error, std::string label,
-              std::function<std::string(const Status&)> refused_ack, int64_t start_ns,
-              Done done);
+              std::function<std::string(const Status&)> refused_ack, int64_t start_ns, Done done);
   std::string NextAckId();
 
   const Config& config_;

@@ -115,7 +115,8 @@ int Send(const std::string& to, const std::vector<std::string>& files, int timeo
       }
       auto ack = ReadAck(*reply);
       if (!ack.ok()) {
-        std::cout << where << "\t无法解析应答 (unreadable ACK)\t" << ack.status().ToString() << "\n";
+        std::cout << where << "\t无法解析应答 (unreadable ACK)\t" << ack.status().ToString()
+                  << "\n";
         ++failed;
         continue;
       }
@@ -142,8 +143,8 @@ Result<nlohmann::json> CallApi(const std::string& api, const std::string& method
   if (!resp.ok()) return resp.status();
   auto j = nlohmann::json::parse(resp->body, nullptr, false);
   if (j.is_discarded()) {
-    return Status(ErrorCode::kParseError,
-                  "接口返回的不是 JSON (API answered non-JSON), HTTP " + std::to_string(resp->status));
+    return Status(ErrorCode::kParseError, "接口返回的不是 JSON (API answered non-JSON), HTTP " +
+                                              std::to_string(resp->status));
   }
   if (resp->status >= 400) {
     auto e = j.value("error", nlohmann::json::object());
@@ -188,10 +189,9 @@ int Messages(const std::string& api, const std::string& status, const std::strin
               "类型(type)", "控制号(MSH-10)", "状态(status)");
   for (const auto& m : (*j)["messages"]) {
     std::printf("%-8lld %-24s %-10s %-10s %-20s %-12s\n",
-                static_cast<long long>(m.value("id", 0LL)),
-                m.value("received_at", "").c_str(), m.value("facility", "").c_str(),
-                m.value("message_type", "").c_str(), m.value("control_id", "").c_str(),
-                m.value("status", "").c_str());
+                static_cast<long long>(m.value("id", 0LL)), m.value("received_at", "").c_str(),
+                m.value("facility", "").c_str(), m.value("message_type", "").c_str(),
+                m.value("control_id", "").c_str(), m.value("status", "").c_str());
   }
   return 0;
 }
@@ -237,8 +237,8 @@ int Reprocess(const std::string& api, int64_t id) {
     std::cerr << "重新处理失败 (reprocess failed): " << j.status().ToString() << "\n";
     return 1;
   }
-  std::cout << "消息 (message) " << id << " 已重新处理 (reprocessing), 状态 (status): "
-            << j->value("status", "") << "\n";
+  std::cout << "消息 (message) " << id
+            << " 已重新处理 (reprocessing), 状态 (status): " << j->value("status", "") << "\n";
   return 0;
 }
 
@@ -301,8 +301,10 @@ int TerminologyReload(const std::string& api) {
     return 1;
   }
   if (r->status != 200) {
-    std::cerr << "重新加载被拒绝，平台继续使用原有映射 (reload rejected; the hub keeps the previous "
-                 "maps): " << ApiErrorText(*r) << "\n";
+    std::cerr
+        << "重新加载被拒绝，平台继续使用原有映射 (reload rejected; the hub keeps the previous "
+           "maps): "
+        << ApiErrorText(*r) << "\n";
     return r->status == 422 ? 2 : 1;
   }
   const auto& j = r->json;
@@ -311,7 +313,8 @@ int TerminologyReload(const std::string& api) {
             << j.value("mappings", 0) << "，警告 (warnings) " << j.value("warning_count", 0)
             << "，用时 (took) " << j.value("millis", 0.0) << " ms\n";
   if (j.contains("warnings") && j["warnings"].is_array()) {
-    for (const auto& w : j["warnings"]) std::cout << "警告 (warning): " << w.get<std::string>() << "\n";
+    for (const auto& w : j["warnings"])
+      std::cout << "警告 (warning): " << w.get<std::string>() << "\n";
   }
   return 0;
 }
@@ -334,10 +337,10 @@ size_t DisplayWidth(std::string_view s) {
       cp = c & 0x1F;
     }
     for (size_t k = 1; k < n && i + k < s.size(); ++k) cp = (cp << 6) | (s[i + k] & 0x3F);
-    w += (cp >= 0x1100 && (cp <= 0x115F || (cp >= 0x2E80 && cp <= 0xA4CF) ||
-                           (cp >= 0xAC00 && cp <= 0xD7A3) || (cp >= 0xF900 && cp <= 0xFAFF) ||
-                           (cp >= 0xFE30 && cp <= 0xFE4F) || (cp >= 0xFF00 && cp <= 0xFF60) ||
-                           (cp >= 0xFFE0 && cp <= 0xFFE6) || cp >= 0x20000))
+    w += (cp >= 0x1100 &&
+          (cp <= 0x115F || (cp >= 0x2E80 && cp <= 0xA4CF) || (cp >= 0xAC00 && cp <= 0xD7A3) ||
+           (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0xFE30 && cp <= 0xFE4F) ||
+           (cp >= 0xFF00 && cp <= 0xFF60) || (cp >= 0xFFE0 && cp <= 0xFFE6) || cp >= 0x20000))
              ? 2
              : 1;
     i += n;
@@ -362,8 +365,8 @@ void PrintTable(const std::vector<std::vector<std::string>>& rows) {
 }
 
 int TerminologyUnmapped(const std::string& api, bool csv) {
-  auto r = CallApiRaw(api, "GET", std::string("/api/v1/terminology/unmapped") +
-                                      (csv ? "?format=csv" : ""));
+  auto r = CallApiRaw(api, "GET",
+                      std::string("/api/v1/terminology/unmapped") + (csv ? "?format=csv" : ""));
   if (!r.ok()) {
     std::cerr << "无法连接平台 (cannot reach the hub): " << r.status().ToString() << "\n";
     return 1;
@@ -376,8 +379,8 @@ int TerminologyUnmapped(const std::string& api, bool csv) {
     std::cout << r->body;
     return 0;
   }
-  std::vector<std::vector<std::string>> rows = {{"代码系统", "代码", "名称", "机构", "目标系统",
-                                                 "次数", "首次出现", "最近出现", "示例消息"}};
+  std::vector<std::vector<std::string>> rows = {
+      {"代码系统", "代码", "名称", "机构", "目标系统", "次数", "首次出现", "最近出现", "示例消息"}};
   for (const auto& e : r->json.value("unmapped", nlohmann::json::array())) {
     auto str = [&](const char* k) {
       const auto& v = e.contains(k) ? e[k] : nlohmann::json();
@@ -388,12 +391,13 @@ int TerminologyUnmapped(const std::string& api, bool csv) {
                     str("sample_message_id")});
   }
   PrintTable(rows);
-  std::cerr << "共 " << rows.size() - 1 << " 个未映射代码 (unmapped codes)；用 --csv 导出为映射文件模板\n";
+  std::cerr << "共 " << rows.size() - 1
+            << " 个未映射代码 (unmapped codes)；用 --csv 导出为映射文件模板\n";
   return 0;
 }
 
-int TerminologyTranslate(const std::string& api, const std::string& system,
-                         const std::string& code, const std::string& target) {
+int TerminologyTranslate(const std::string& api, const std::string& system, const std::string& code,
+                         const std::string& target) {
   nlohmann::json body = {{"system", system}, {"code", code}, {"target", target}};
   auto r = CallApiRaw(api, "POST", "/api/v1/terminology/translate", body.dump());
   if (!r.ok()) {
@@ -410,8 +414,8 @@ int TerminologyTranslate(const std::string& api, const std::string& system,
     return 1;
   }
   std::cout << j.value("system", system) << " " << code << " → " << j.value("target", target) << " "
-            << j.value("target_code", std::string()) << " " << j.value("target_display", std::string())
-            << "\n";
+            << j.value("target_code", std::string()) << " "
+            << j.value("target_display", std::string()) << "\n";
   return 0;
 }
 
@@ -454,24 +458,31 @@ int main(int argc, char** argv) {
   message->add_option("--api", api, "平台的 REST 地址 (hub REST API base URL)");
   message->add_flag("--json", as_json, "输出 JSON (print JSON)");
 
-  auto* reprocess = app.add_subcommand("reprocess", "重新处理 ERROR 消息 (reprocess an ERROR message)");
+  auto* reprocess =
+      app.add_subcommand("reprocess", "重新处理 ERROR 消息 (reprocess an ERROR message)");
   reprocess->add_option("id", id, "消息编号 (message id)")->required();
   reprocess->add_option("--api", api, "平台的 REST 地址 (hub REST API base URL)");
 
-  auto* term = app.add_subcommand("terminology", "术语服务 (terminology: check, reload, unmapped, translate)");
+  auto* term = app.add_subcommand("terminology",
+                                  "术语服务 (terminology: check, reload, unmapped, translate)");
   term->require_subcommand(1);
   std::string term_dir;
-  auto* term_check = term->add_subcommand("check", "离线检查术语目录 (load a terminology dir offline)");
+  auto* term_check =
+      term->add_subcommand("check", "离线检查术语目录 (load a terminology dir offline)");
   term_check->add_option("dir", term_dir, "术语目录 (terminology dir)")->required();
-  auto* term_reload = term->add_subcommand("reload", "让运行中的平台重新加载术语 (reload on a running hub)");
+  auto* term_reload =
+      term->add_subcommand("reload", "让运行中的平台重新加载术语 (reload on a running hub)");
   term_reload->add_option("--api", api, "平台的 REST 地址 (hub REST API base URL)");
   bool as_csv = false;
-  auto* term_unmapped = term->add_subcommand("unmapped", "未映射的代码 (codes that did not translate)");
+  auto* term_unmapped =
+      term->add_subcommand("unmapped", "未映射的代码 (codes that did not translate)");
   term_unmapped->add_option("--api", api, "平台的 REST 地址 (hub REST API base URL)");
-  term_unmapped->add_flag("--csv", as_csv, "输出映射文件模板 CSV (print the concept-map CSV to fill in)");
+  term_unmapped->add_flag("--csv", as_csv,
+                          "输出映射文件模板 CSV (print the concept-map CSV to fill in)");
   std::string t_system, t_code, t_target;
   auto* term_translate = term->add_subcommand("translate", "翻译一个代码 (translate one code)");
-  term_translate->add_option("system", t_system, "源代码系统 (source system), e.g. HL7 0001")->required();
+  term_translate->add_option("system", t_system, "源代码系统 (source system), e.g. HL7 0001")
+      ->required();
   term_translate->add_option("code", t_code, "代码 (code)")->required();
   term_translate->add_option("target", t_target, "目标代码系统 (target system), e.g. GB/T 2261.1")
       ->required();
@@ -498,12 +509,14 @@ int main(int argc, char** argv) {
   patients->fallthrough();
   patients->add_option("--api", pat.api, "平台的 REST 地址 (hub REST API base URL)");
   patients->add_option("--user", pat.user, "操作人，记入历史 (who acts; kept in the history)");
-  auto* p_find = patients->add_subcommand("find", "PIX 或 PDQ 查询 (find by identifier or demographics)");
+  auto* p_find =
+      patients->add_subcommand("find", "PIX 或 PDQ 查询 (find by identifier or demographics)");
   p_find->add_option("--identifier", pat.identifier, "AUTHORITY|VALUE (机构 MR 号或 NI|身份证号)");
   p_find->add_option("--name", pat.name, "姓名 (name, PDQ)");
   p_find->add_option("--birth-date", pat.birth_date, "出生日期 (birth date, PDQ)");
   p_find->add_option("--sex", pat.sex, "性别 (sex, PDQ)");
-  auto* p_show = patients->add_subcommand("show", "主记录与全部来源记录 (golden record and sources)");
+  auto* p_show =
+      patients->add_subcommand("show", "主记录与全部来源记录 (golden record and sources)");
   p_show->add_option("empi_id", pat.target, "EMPI 编号 (EMPI id, E123)")->required();
   auto* p_reviews = patients->add_subcommand("reviews", "待审核队列 (review queue)");
   p_reviews->add_option("--state", pat.state, "open | accepted | rejected | obsolete | all");

@@ -14,9 +14,9 @@
 #include "core/metrics.h"
 #include "engine/config.h"
 #include "engine/delivery.h"
+#include "engine/empi_service.h"
 #include "engine/intake.h"
 #include "engine/pipeline.h"
-#include "engine/empi_service.h"
 #include "engine/terminology_service.h"
 #include "store/store.h"
 

@@ -57,8 +57,8 @@ HttpResponse BadId(std::string_view what, std::string_view where) {
 }
 
 HttpResponse MethodNotAllowed(const HttpRequest& req) {
-  HttpResponse r = ErrorResponse(
-      Status(ErrorCode::kInvalidArgument, "不支持的方法 (method not allowed) " + req.method, req.path));
+  HttpResponse r = ErrorResponse(Status(
+      ErrorCode::kInvalidArgument, "不支持的方法 (method not allowed) " + req.method, req.path));
   r.status = 405;
   return r;
 }
@@ -86,8 +86,8 @@ bool HandleEmpiRequest(EmpiService& empi, const HttpRequest& req,
         *out = From(empi.Pix(identifier.substr(0, bar), identifier.substr(bar + 1)));
         return true;
       }
-      *out = From(empi.Pdq(req.Query("name"), req.Query("birth_date"), req.Query("sex"),
-                           Limit(req, 20)));
+      *out = From(
+          empi.Pdq(req.Query("name"), req.Query("birth_date"), req.Query("sex"), Limit(req, 20)));
       return true;
     }
     const int64_t person = ParseEmpiId(parts[1]);
@@ -107,7 +107,8 @@ bool HandleEmpiRequest(EmpiService& empi, const HttpRequest& req,
       if (!body.ok()) return *out = ErrorResponse(body.status()), true;
       if (parts[2] == "merge") {
         const int64_t from = IdField(*body, "from");
-        if (from == 0) return *out = BadId("需要 from: 被合并的 EMPI 编号 (from required)", "from"), true;
+        if (from == 0)
+          return *out = BadId("需要 from: 被合并的 EMPI 编号 (from required)", "from"), true;
         *out = From(empi.Merge(person, from, Actor(req)));
         return true;
       }

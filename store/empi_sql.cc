@@ -213,15 +213,14 @@ class SqlEmpiStore final : public EmpiStore {
     return Many<EmpiSourceRow>(q_source_idn_, {idn}, SourceFrom);
   }
   Result<std::optional<int64_t>> SourceOfMessage(int64_t message_id) override {
-    return One<int64_t>("SELECT source_id FROM empi_messages WHERE message_id = $1",
-                        {message_id}, [](const Row& r) { return r.Int(0); });
+    return One<int64_t>("SELECT source_id FROM empi_messages WHERE message_id = $1", {message_id},
+                        [](const Row& r) { return r.Int(0); });
   }
   Result<std::vector<EmpiReviewRow>> ListReviews(const std::string& state, int64_t before_id,
                                                  int limit) override {
     const int64_t before = before_id > 0 ? before_id : INT64_MAX;
     if (state.empty()) {
-      return Many<EmpiReviewRow>(q_reviews_any_, {before, static_cast<int64_t>(limit)},
-                                 ReviewFrom);
+      return Many<EmpiReviewRow>(q_reviews_any_, {before, static_cast<int64_t>(limit)}, ReviewFrom);
     }
     return Many<EmpiReviewRow>(q_reviews_state_, {state, before, static_cast<int64_t>(limit)},
                                ReviewFrom);
@@ -253,26 +252,41 @@ class SqlEmpiStore final : public EmpiStore {
  private:
   static Status ApplyIn(SqlSession& s, const EmpiWrite& w) {
     for (const auto& p : w.persons) {
-      HIE_RETURN_IF_ERROR(s.Exec(
-          kUpsertPerson, {p.id, p.state, p.merged_into, p.golden, p.created_at_ms, p.updated_at_ms}));
+      HIE_RETURN_IF_ERROR(s.Exec(kUpsertPerson, {p.id, p.state, p.merged_into, p.golden,
+                                                 p.created_at_ms, p.updated_at_ms}));
     }
     for (const auto& r : w.sources) {
-      HIE_RETURN_IF_ERROR(s.Exec(
-          kUpsertSource,
-          {r.id, r.person_id, r.record_key, r.facility_id, r.local_id, r.id_number, r.name,
-           r.birth_date, r.sex, r.phone, r.address, r.raw, r.norm,
-           static_cast<int64_t>(r.card_reader ? 1 : 0), r.link_how, r.link_weight, r.link_rule,
-           r.link_evidence, r.replaced_by, r.last_message, r.created_at_ms, r.updated_at_ms}));
+      HIE_RETURN_IF_ERROR(s.Exec(kUpsertSource, {r.id,
+                                                 r.person_id,
+                                                 r.record_key,
+                                                 r.facility_id,
+                                                 r.local_id,
+                                                 r.id_number,
+                                                 r.name,
+                                                 r.birth_date,
+                                                 r.sex,
+                                                 r.phone,
+                                                 r.address,
+                                                 r.raw,
+                                                 r.norm,
+                                                 static_cast<int64_t>(r.card_reader ? 1 : 0),
+                                                 r.link_how,
+                                                 r.link_weight,
+                                                 r.link_rule,
+                                                 r.link_evidence,
+                                                 r.replaced_by,
+                                                 r.last_message,
+                                                 r.created_at_ms,
+                                                 r.updated_at_ms}));
     }
     for (const auto& v : w.reviews) {
-      HIE_RETURN_IF_ERROR(s.Exec(kUpsertReview,
-                                 {v.id, v.kind, v.source_id, v.person_id, v.weight, v.evidence,
-                                  v.state, v.created_at_ms, v.decided_at_ms, v.decided_by}));
+      HIE_RETURN_IF_ERROR(
+          s.Exec(kUpsertReview, {v.id, v.kind, v.source_id, v.person_id, v.weight, v.evidence,
+                                 v.state, v.created_at_ms, v.decided_at_ms, v.decided_by}));
     }
     for (const auto& h : w.history) {
-      HIE_RETURN_IF_ERROR(s.Exec(kInsertHistory, {h.id, h.at_ms, h.op, h.person_id,
-                                                  h.other_person, h.source_id, h.message_id,
-                                                  h.actor, h.detail}));
+      HIE_RETURN_IF_ERROR(s.Exec(kInsertHistory, {h.id, h.at_ms, h.op, h.person_id, h.other_person,
+                                                  h.source_id, h.message_id, h.actor, h.detail}));
     }
     for (const auto& [message, source] : w.messages) {
       const int64_t at = w.history.empty() ? 0 : w.history.front().at_ms;

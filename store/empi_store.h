@@ -38,19 +38,19 @@ struct EmpiPersonRow {
 struct EmpiSourceRow {
   int64_t id = 0;
   int64_t person_id = 0;
-  std::string record_key;   // "MR|<facility>|<local id>" or "MSG|<message id>"
+  std::string record_key;  // "MR|<facility>|<local id>" or "MSG|<message id>"
   std::string facility_id;
-  std::string local_id;     // the facility's MR number ("" none)
-  std::string id_number;    // normalized resident ID ("" none)
-  std::string name;         // normalized name
-  std::string birth_date;   // YYYY[-MM[-DD]]
-  std::string sex;          // M | F | ""
+  std::string local_id;    // the facility's MR number ("" none)
+  std::string id_number;   // normalized resident ID ("" none)
+  std::string name;        // normalized name
+  std::string birth_date;  // YYYY[-MM[-DD]]
+  std::string sex;         // M | F | ""
   std::string phone;
   std::string address;
-  std::string raw;          // the record as received (JSON)
-  std::string norm;         // the normalized record (JSON): loads the index
+  std::string raw;   // the record as received (JSON)
+  std::string norm;  // the normalized record (JSON): loads the index
   bool card_reader = false;
-  std::string link_how;     // new | auto | review | manual | a40
+  std::string link_how;  // new | auto | review | manual | a40
   double link_weight = 0;
   std::string link_rule;
   std::string link_evidence;  // per-field levels (JSON)
@@ -64,9 +64,9 @@ struct EmpiReviewRow {
   int64_t id = 0;
   std::string kind = "link";  // link (source -> person) | merge (person of source + person)
   int64_t source_id = 0;
-  int64_t person_id = 0;      // the candidate person
+  int64_t person_id = 0;  // the candidate person
   double weight = 0;
-  std::string evidence;       // per-field levels (JSON)
+  std::string evidence;        // per-field levels (JSON)
   std::string state = "open";  // open | accepted | rejected | obsolete
   int64_t created_at_ms = 0;
   int64_t decided_at_ms = 0;
@@ -76,7 +76,8 @@ struct EmpiReviewRow {
 struct EmpiHistoryRow {
   int64_t id = 0;
   int64_t at_ms = 0;
-  std::string op;  // new | link | update | unlink | merge | unmerge | a40 | review_accept | review_reject
+  std::string
+      op;  // new | link | update | unlink | merge | unmerge | a40 | review_accept | review_reject
   int64_t person_id = 0;
   int64_t other_person = 0;
   int64_t source_id = 0;
@@ -87,10 +88,10 @@ struct EmpiHistoryRow {
 
 // Everything one operation writes; applied in one transaction, in this order.
 struct EmpiWrite {
-  std::vector<EmpiPersonRow> persons;    // upsert by id
-  std::vector<EmpiSourceRow> sources;    // upsert by id (record_key must stay unique)
-  std::vector<EmpiReviewRow> reviews;    // upsert by id
-  std::vector<EmpiHistoryRow> history;   // insert; an existing id is kConflict
+  std::vector<EmpiPersonRow> persons;   // upsert by id
+  std::vector<EmpiSourceRow> sources;   // upsert by id (record_key must stay unique)
+  std::vector<EmpiReviewRow> reviews;   // upsert by id
+  std::vector<EmpiHistoryRow> history;  // insert; an existing id is kConflict
   // (message id, source id): inserted; a message already present is left as is.
   std::vector<std::pair<int64_t, int64_t>> messages;
   // false: the commit need not be synced before Apply returns (a crash may

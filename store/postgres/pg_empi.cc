@@ -75,9 +75,8 @@ class PgWriteSession final : public empisql::SqlSession {
   }
   Status Exec(const char* sql, const std::vector<Arg>& args) override {
     auto text = AsText(args);
-    return Guard("empi write", [&] {
-      w_->exec_params(sql, pqxx::prepare::make_dynamic_params(text));
-    });
+    return Guard("empi write",
+                 [&] { w_->exec_params(sql, pqxx::prepare::make_dynamic_params(text)); });
   }
   Status Query(const char* sql, const std::vector<Arg>& args,
                const std::function<void(const Row&)>& fn) override {
@@ -127,7 +126,9 @@ class PgReadSession final : public empisql::SqlSession {
 class PgSessions final : public empisql::SessionSource {
  public:
   PgSessions(std::string uri, bool durable, std::unique_ptr<pg::Conn> writer)
-      : uri_(std::move(uri)), durable_(durable), writer_(std::move(writer)),
+      : uri_(std::move(uri)),
+        durable_(durable),
+        writer_(std::move(writer)),
         reads_(uri_, durable, 2) {}
 
   Status WithSession(bool write, const std::function<Status(empisql::SqlSession&)>& fn) override {

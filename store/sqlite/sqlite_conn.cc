@@ -22,8 +22,9 @@ void ConfigureOnce() {
 // after about *timeout_ms in all.
 int BusyWait(void* timeout_ms, int n) {
   const int64_t limit_us = static_cast<int64_t>(*static_cast<int*>(timeout_ms)) * 1000;
-  const int64_t waited_us = n < 20 ? n * 50LL : n < 60 ? 1000 + (n - 20) * 250LL
-                                                        : 11000 + (n - 60) * 2000LL;
+  const int64_t waited_us = n < 20   ? n * 50LL
+                            : n < 60 ? 1000 + (n - 20) * 250LL
+                                     : 11000 + (n - 60) * 2000LL;
   if (waited_us >= limit_us) return 0;
   const int64_t sleep_us = n < 20 ? 50 : n < 60 ? 250 : 2000;
   std::this_thread::sleep_for(std::chrono::microseconds(sleep_us));

@@ -22,9 +22,9 @@ class SqliteSession final : public empisql::SqlSession {
   SqliteSession(sqlite::Conn& c, bool durable) : c_(c), durable_(durable) {}
   Status Begin(bool sync) override {
     // WAL: NORMAL commits without an fsync (durable at the next sync).
-    HIE_RETURN_IF_ERROR(c_.Exec(durable_ && sync ? "PRAGMA synchronous=FULL"
-                                                 : "PRAGMA synchronous=NORMAL",
-                                "empi synchronous"));
+    HIE_RETURN_IF_ERROR(
+        c_.Exec(durable_ && sync ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+                "empi synchronous"));
     return c_.Exec("BEGIN IMMEDIATE", "empi begin");
   }
   Status Commit() override { return c_.Exec("COMMIT", "empi commit"); }
@@ -116,8 +116,7 @@ Result<std::unique_ptr<EmpiStore>> OpenSqliteEmpiStore(const std::string& path, 
     HIE_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row || st.ColInt(0) == 0) {
       return Status(ErrorCode::kStoreError,
-                    "数据库中没有 EMPI 表 (no EMPI tables: open the store first to migrate)",
-                    path);
+                    "数据库中没有 EMPI 表 (no EMPI tables: open the store first to migrate)", path);
     }
   }
   return empisql::MakeSqlEmpiStore(
