@@ -372,6 +372,39 @@ TEST_F(PgStoreTest, MonthlyPartitionsAndRetentionDropWholePartitions) {
   EXPECT_TRUE(a.GetMessage(new_id).ok());
 }
 
+// A delivery queued after the candidates were listed (a reprocess of an old
+// message racing with retention): the drop sees it once the partition is
+// detached, and keeps the partition.
+TEST_F(PgStoreTest, DropPartitionRechecksQueuedHorizon) {
+  Store& a = Node();
+  const int64_t day = 24LL * 3600 * 1000;
+  const int64_t old = Env::Default().NowMillis() - 200 * day;
+  const std::string in_schema = "SET search_path = " + schema_ + "; ";
+  ASSERT_EQ(store_test::PgQuery1(in_schema + "SELECT hie_ensure_partitions(" + std::to_string(old) +
+                                 ", 0)"),
+            "6");
+  int64_t m = Insert(a, Msg("F", "OLD", old));
+  const std::string part = store_test::PgQuery1(
+      in_schema + "SELECT tableoid::regclass::text FROM messages WHERE id = " + std::to_string(m));
+  ASSERT_NE(part.find("messages_p"), std::string::npos) << part;
+  EXPECT_NE(store_test::PgQuery1(in_schema +
+                                 "SELECT string_agg(partition_name, ',') FROM "
+                                 "hie_retention_candidates(0, " +
+                                 std::to_string(old + 100 * day) + ")")
+                .find(part),
+            std::string::npos)
+      << "nothing queued yet: a candidate";
+  AddDelivery(a, m, "dest", "P", Env::Default().NowMillis());  // queued now, e.g. reprocess
+  EXPECT_EQ(
+      store_test::PgQuery1(in_schema + "SELECT hie_drop_partition('messages', '" + part + "')"),
+      "f");
+  EXPECT_TRUE(a.GetMessage(m).ok()) << "kept, attached again";
+  EXPECT_EQ(
+      store_test::PgQuery1(in_schema + "SELECT tableoid::regclass::text FROM messages WHERE id = " +
+                           std::to_string(m)),
+      part);
+}
+
 TEST_F(PgStoreTest, SchemaVersionAndNewerSchemaRefused) {
   Node();
   nodes_.back()->Close();

@@ -14,7 +14,7 @@
 -- The earliest time that must be kept for a QUEUED delivery (its message's
 -- received_at or its own created_at), or NULL when nothing is queued.
 CREATE FUNCTION hie_retention_horizon() RETURNS bigint
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql VOLATILE AS $$
   SELECT MIN(LEAST(d.created_at, COALESCE(m.received_at, d.created_at)))
     FROM deliveries d LEFT JOIN messages m ON m.id = d.message_id
    WHERE d.state = 'QUEUED'
@@ -60,10 +60,10 @@ END
 $$;
 
 -- Detaches and drops one monthly partition of a partitioned table of ours.
--- false when it is no longer there (another node dropped it) or when, once
--- the partition is detached (no write can reach it any more), the horizon
--- says it may hold what a QUEUED delivery needs: a delivery queued after
--- the candidates were listed (a reprocess of an old message) is seen here.
+-- false when it is no longer there (another node dropped it) or when, with
+-- the parent locked, the horizon says it may hold what a QUEUED delivery
+-- needs: a delivery queued after the candidates were listed (a reprocess
+-- of an old message) is seen here.
 CREATE FUNCTION hie_drop_partition(parent text, part text) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -82,19 +82,22 @@ BEGIN
   IF NOT FOUND THEN
     RETURN false;
   END IF;
-  BEGIN
-    EXECUTE format('ALTER TABLE %I DETACH PARTITION %I', parent, part);
-    IF parent <> 'rejected' THEN
-      horizon := hie_retention_horizon();
-      IF horizon IS NOT NULL AND horizon < up_ms THEN
-        RAISE EXCEPTION 'held for a queued delivery' USING ERRCODE = 'HIE01';
-      END IF;
+  -- The lock DETACH takes, first: once held, no writer is inside the table
+  -- and every delivery committed before is visible to the horizon (a
+  -- reprocess locks its message row, so on `messages` it either committed
+  -- before or waits and then finds the message gone).
+  EXECUTE format('LOCK TABLE %I IN ACCESS EXCLUSIVE MODE', parent);
+  IF parent <> 'rejected' THEN
+    -- Planned afresh (EXECUTE): a cached plan would still name partitions
+    -- dropped earlier in this transaction (hie_apply_retention).
+    EXECUTE 'SELECT hie_retention_horizon()' INTO horizon;
+    IF horizon IS NOT NULL AND horizon < up_ms THEN
+      RETURN false;  -- held for a QUEUED delivery
     END IF;
-    EXECUTE format('DROP TABLE %I', part);
-    RETURN true;
-  EXCEPTION WHEN SQLSTATE 'HIE01' THEN
-    RETURN false;  -- the DETACH is undone with the block
-  END;
+  END IF;
+  EXECUTE format('ALTER TABLE %I DETACH PARTITION %I', parent, part);
+  EXECUTE format('DROP TABLE %I', part);
+  RETURN true;
 END
 $$;
 
