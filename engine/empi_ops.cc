@@ -101,6 +101,7 @@ Result<json> EmpiService::Pix(const std::string& authority, const std::string& v
 Result<json> EmpiService::Pdq(const std::string& name, const std::string& birth_date,
                               const std::string& sex, int limit) {
   if (name.empty()) return Invalid("PDQ 需要姓名 (name required)", "name");
+  if (!resolver()) return NotResolver();  // only the resolver keeps the index
   empi::PersonRecord q;
   q.record_id = "query";
   q.name = name;

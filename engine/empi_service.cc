@@ -15,6 +15,17 @@ namespace {
 
 using nlohmann::json;
 
+std::string NodeName() {
+  char host[256] = {0};
+  if (::gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  return "hie@" + std::string(host) + ":" + std::to_string(::getpid());
+}
+
+// Message ids are drawn before their intake transaction commits, so on
+// several nodes a message may become visible below ids already seen; each
+// scan looks this far below the highest id it saw.
+constexpr int64_t kScanWindow = 2000;
+
 std::string Fixed(double v) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.1f", v);
@@ -31,7 +42,9 @@ EmpiService::EmpiService(const Config& config, Store& store, std::unique_ptr<Emp
       empi_(std::move(empi)),
       model_(model),
       env_(env),
-      index_(std::move(model)) {
+      index_(std::move(model)),
+      node_(NodeName()) {
+  resolver_ = !empi_->shared();
   const char* help = "Patients of messages resolved to an EMPI id, by outcome";
   resolved_auto_ = &metrics.GetCounter("hie_empi_resolved_total", help, "outcome=\"auto_link\"");
   resolved_review_ = &metrics.GetCounter("hie_empi_resolved_total", help, "outcome=\"review\"");
@@ -66,9 +79,29 @@ bool EmpiService::Resolves(std::string_view t) {
 Status EmpiService::Load() {
   HIE_ASSIGN_OR_RETURN(norm_, empi::RecordNormalizer::Create());
   query_norm_ = norm_->Clone();
+  if (empi_->shared()) {
+    auto role = empi_->TryResolverRole(node_);
+    if (!role.ok()) return role.status();
+    resolver_ = role->resolver;
+    if (!role->resolver) {
+      {
+        std::lock_guard lock(mu_);
+        holder_ = role->holder;
+      }
+      HIE_LOG_INFO("患者主索引由另一节点识别 (EMPI resolved by another node: {}); 本节点 (this node) {}",
+                   role->holder, node_);
+      return Status::Ok();
+    }
+    HIE_LOG_INFO("本节点为患者主索引节点 (this node is the EMPI resolver): {}", node_);
+  }
+  return LoadIndex();
+}
+
+Status EmpiService::LoadIndex() {
   HIE_ASSIGN_OR_RETURN(next_, empi_->MaxIds());
   const int64_t t0 = env_.MonoNanos();
   std::unique_lock lock(index_mu_);
+  index_ = empi::MatchIndex(model_);
   Status st = empi_->ForEachSource([&](const EmpiSourceRow& row) -> Status {
     HIE_ASSIGN_OR_RETURN(auto n, NormFromJson(row.norm));
     return index_.Add(std::move(n), static_cast<uint64_t>(row.person_id));
@@ -86,7 +119,10 @@ void EmpiService::Start() {
   {
     std::lock_guard lock(mu_);
     stopping_ = false;
-    rescan_after_ = next_.message;  // what a crash left between commit and resolution
+    // What a crash left between commit and resolution (a shared store's
+    // resolver scans every second instead, see Tick).
+    rescan_after_ = empi_->shared() ? -1 : next_.message;
+    scanned_ = next_.message;
   }
   worker_ = std::thread([this] { WorkerLoop(); });
 }
@@ -130,25 +166,43 @@ void EmpiService::WorkerLoop() {
   // Not SCHED_IDLE: this thread holds the database's write lock briefly and
   // must never be starved while holding it.
   (void)setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
+  const bool shared = empi_->shared();
+  auto next_tick = std::chrono::steady_clock::now();
   for (;;) {
     int64_t id = 0, scan = -1;
+    bool tick = false;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || rescan_after_ >= 0; });
+      auto ready = [&] { return stopping_ || !queue_.empty() || rescan_after_ >= 0; };
+      if (shared) {
+        cv_.wait_until(lock, next_tick, ready);
+      } else {
+        cv_.wait(lock, ready);
+      }
       if (stopping_) return;
-      if (rescan_after_ >= 0) {
+      if (shared && std::chrono::steady_clock::now() >= next_tick) {
+        tick = true;
+        next_tick = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+      } else if (rescan_after_ >= 0) {
         scan = rescan_after_;
         rescan_after_ = -1;
-      } else {
+      } else if (!queue_.empty()) {
         id = queue_.front();
         queue_.pop_front();
+      } else {
+        continue;
       }
+    }
+    if (tick) {
+      Tick();
+      continue;
     }
     if (scan >= 0) {
       ScanUnresolved(scan);
       continue;
     }
     Status st = ResolveMessage(id);
+    if (st.ok() && resolver_) handled_.insert(id);
     if (!st.ok() && st.code() == ErrorCode::kUnavailable) {
       // The database is away: try again later, in order.
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -156,6 +210,55 @@ void EmpiService::WorkerLoop() {
       queue_.push_front(id);
     }
   }
+}
+
+void EmpiService::Tick() {
+  {
+    std::lock_guard lock(ops_mu_);
+    auto role = empi_->TryResolverRole(node_);
+    const bool was = resolver_;
+    if (!role.ok()) {
+      // The writer connection is gone, and the lock with it.
+      resolver_ = false;
+      if (was) {
+        HIE_LOG_WARN("患者主索引节点角色丢失 (EMPI resolver role lost): {}", role.status().ToString());
+      }
+      return;
+    }
+    {
+      std::lock_guard l(mu_);
+      holder_ = role->holder;
+    }
+    if (!role->resolver) {
+      resolver_ = false;
+      if (was) HIE_LOG_WARN("患者主索引节点角色丢失 (EMPI resolver role lost) to {}", role->holder);
+      return;
+    }
+    if (!was) {
+      HIE_LOG_INFO("本节点接任患者主索引节点 (this node takes over as EMPI resolver): {}", node_);
+      Status st = LoadIndex();
+      if (!st.ok()) {
+        HIE_LOG_ERROR("{}", st.ToString());
+        return;  // resolver_ stays false: retried at the next tick
+      }
+      handled_.clear();
+      scanned_ = next_.message;
+      resolver_ = true;
+    }
+  }
+  ScanUnresolved(std::max<int64_t>(0, scanned_ - kScanWindow));
+}
+
+Status EmpiService::NotResolver() const {
+  std::string holder;
+  {
+    std::lock_guard lock(mu_);
+    holder = holder_;
+  }
+  return Status(ErrorCode::kUnavailable,
+                "本节点不是患者主索引节点 (this node is not the EMPI resolver); 请求主索引节点 "
+                "(ask the resolver node)" +
+                    (holder.empty() ? std::string() : " " + holder));
 }
 
 void EmpiService::ScanUnresolved(int64_t after_id) {
@@ -178,7 +281,11 @@ void EmpiService::ScanUnresolved(int64_t after_id) {
     }
   }
   std::sort(ids.begin(), ids.end());
-  if (!ids.empty()) {
+  handled_.erase(handled_.begin(), handled_.lower_bound(after_id));
+  if (!ids.empty()) scanned_ = std::max(scanned_, ids.back());
+  ids.erase(std::remove_if(ids.begin(), ids.end(), [&](int64_t i) { return handled_.count(i) != 0; }),
+            ids.end());
+  if (!ids.empty() && !empi_->shared()) {
     HIE_LOG_INFO("患者主索引补充识别 (EMPI catching up) {} 条消息 (messages) after id {}",
                  ids.size(), after_id);
   }
@@ -187,9 +294,9 @@ void EmpiService::ScanUnresolved(int64_t after_id) {
       std::lock_guard lock(mu_);
       if (stopping_) return;
     }
-    auto msg = store_.GetMessage(id);
-    if (!msg.ok() || !Resolves(msg->message_type)) continue;
-    (void)ResolveMessage(id);
+    if (!resolver_) return;
+    Status st = ResolveMessage(id);
+    if (st.ok()) handled_.insert(id);
   }
 }
 
@@ -211,6 +318,17 @@ Status EmpiService::ResolveLocked(int64_t message_id) {
   if (done) return Status::Ok();  // reprocessed or recovered: resolved already
   HIE_ASSIGN_OR_RETURN(auto msg, store_.GetMessage(message_id));
   if (!Resolves(msg.message_type)) return Status::Ok();
+  if (!resolver_) {
+    std::string holder;
+    {
+      std::lock_guard lock(mu_);
+      holder = holder_;
+    }
+    Trace(message_id, "deferred",
+          "由患者主索引节点识别 (resolved by the EMPI resolver node)" +
+              (holder.empty() ? std::string() : " " + holder));
+    return Status::Ok();
+  }
   auto skip = [&](const Status& why) {
     skipped_->Inc();
     Trace(message_id, "skipped", "未识别患者 (patient not resolved): " + why.message());
@@ -461,6 +579,7 @@ Result<EmpiPersonRow> EmpiService::PersonForPlan(Plan& plan, int64_t id) {
 }
 
 Status EmpiService::Commit(Plan& plan) {
+  if (!resolver_) return NotResolver();
   EmpiWrite w;
   const int64_t now = env_.NowMillis();
   for (int64_t pid : plan.touched) {

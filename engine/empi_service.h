@@ -13,6 +13,14 @@
 // (streamed), and messages committed after the last resolved one (a crash
 // between the commit and the resolution) are resolved again.
 //
+// Several nodes (issue 7, shared PostgreSQL): one node at a time holds the
+// resolver role (EmpiStore::TryResolverRole). The resolver keeps the index
+// and, besides its own queue, scans the store every second for committed
+// messages of every node not yet resolved; on taking the role over it
+// reloads the index. Other nodes keep no index: their messages are left to
+// the resolver (trace "deferred"), PIX and person reads come from the store,
+// PDQ and write operations answer kUnavailable naming the resolver.
+//
 // Operations (link, unlink, merge, unmerge, review accept/reject) and A40
 // each append a history row (the audit trail) with who did it. Logs carry
 // message ids and EMPI ids only, never names, ID numbers or phones.
@@ -73,6 +81,8 @@ class EmpiService {
   // Messages queued and not yet resolved.
   size_t pending() const;
   size_t persons_indexed() const;
+  // This node holds the resolver role (always on a single-node store).
+  bool resolver() const { return resolver_.load(); }
 
   // --- queries (CONTRACT §4) ---
   // PIX: authority "NI" (ID card) or a facility id (its MR numbers).
@@ -116,6 +126,10 @@ class EmpiService {
   void Trace(int64_t message_id, const std::string& outcome, const std::string& detail);
   void WorkerLoop();
   void ScanUnresolved(int64_t after_id);
+  // Shared store: keeps or takes the resolver role, then scans.
+  void Tick();
+  Status LoadIndex();
+  Status NotResolver() const;
 
   const Config& config_;
   Store& store_;
@@ -139,6 +153,13 @@ class EmpiService {
   int64_t rescan_after_ = -1;  // >= 0: scan the store for ids above it
   bool stopping_ = false;
   std::thread worker_;
+
+  // --- several nodes (shared store) ---
+  const std::string node_;             // this node's name, for the others
+  std::atomic<bool> resolver_{true};   // false until the role is taken (shared)
+  std::string holder_;                 // who resolves instead (under mu_)
+  int64_t scanned_ = 0;                // highest message id a scan saw (worker)
+  std::set<int64_t> handled_;          // ids handled above the scan floor (worker)
 
   Counter* resolved_auto_;
   Counter* resolved_review_;

@@ -148,6 +148,11 @@ class SqlEmpiStore final : public EmpiStore {
   }
   ~SqlEmpiStore() override { Close(); }
 
+  bool shared() const override { return s_->shared(); }
+  Result<EmpiRole> TryResolverRole(const std::string& node) override {
+    return s_->TryResolverRole(node);
+  }
+
   Status Apply(const EmpiWrite& w) override {
     if (w.empty()) return Status::Ok();
     return s_->WithSession(true, [&](SqlSession& s) -> Status {

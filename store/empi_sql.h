@@ -49,6 +49,12 @@ class SessionSource {
   virtual ~SessionSource() = default;
   // Runs fn with a session; read sessions may run concurrently.
   virtual Status WithSession(bool write, const std::function<Status(SqlSession&)>& fn) = 0;
+  // See EmpiStore::shared / TryResolverRole.
+  virtual bool shared() const { return false; }
+  virtual Result<EmpiRole> TryResolverRole(const std::string& node) {
+    (void)node;
+    return EmpiRole{};
+  }
   virtual void Close() = 0;
 };
 

@@ -7,8 +7,11 @@
 //
 // The EMPI service owns the ids (it assigns them from MaxIds() + 1) and
 // writes everything one operation changes with one Apply() (one
-// transaction). One resolver per database: several hub nodes on one
-// PostgreSQL would each keep their own in-memory index (docs/status.md).
+// transaction). One resolver per database: on a shared store (PostgreSQL,
+// several hub nodes) only the node holding the resolver role may Apply
+// (TryResolverRole; a session-level advisory lock on the writer connection,
+// released when that node or its connection dies). Single-node stores
+// (SQLite) always hold the role.
 //
 // Thread rules: every method is safe from any thread. Apply() calls are
 // serialized inside; reads may run beside them and see only committed
@@ -103,6 +106,12 @@ struct EmpiWrite {
   }
 };
 
+// The resolver role: whether this node holds it, else who does (informative).
+struct EmpiRole {
+  bool resolver = true;
+  std::string holder;  // the holder's node name ("" unknown / this node)
+};
+
 struct EmpiMaxIds {
   int64_t person = 0, source = 0, review = 0, history = 0, message = 0;
 };
@@ -111,7 +120,17 @@ class EmpiStore {
  public:
   virtual ~EmpiStore() = default;
 
+  // On a shared store Apply is refused (kUnavailable) unless this node holds
+  // the resolver role on the very connection that writes.
   virtual Status Apply(const EmpiWrite& w) = 0;
+  // Several hub nodes may use this store (PostgreSQL).
+  virtual bool shared() const { return false; }
+  // Takes the resolver role if free, or checks that it is still held (a
+  // dropped writer connection loses it). `node` names this node to others.
+  virtual Result<EmpiRole> TryResolverRole(const std::string& node) {
+    (void)node;
+    return EmpiRole{};
+  }
   virtual Result<EmpiMaxIds> MaxIds() = 0;
 
   // Every source record in id order, read in pages (memory bounded). `fn`

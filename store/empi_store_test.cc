@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "store/open.h"
 #include "store/store_test_backends.h"
@@ -49,6 +51,9 @@ class EmpiStoreTest : public ::testing::TestWithParam<std::string> {
     auto e = OpenEmpiStore(p_.uri, false);
     ASSERT_TRUE(e.ok()) << e.status().ToString();
     empi_ = std::move(e).value();
+    auto role = empi_->TryResolverRole("test-node-1");
+    ASSERT_TRUE(role.ok()) << role.status().ToString();
+    ASSERT_TRUE(role->resolver);
   }
 
   static EmpiSourceRow Source(int64_t id, int64_t person, const std::string& key) {
@@ -287,6 +292,40 @@ TEST_P(EmpiStoreTest, ReviewsAndHistoryQueries) {
   auto one = empi_->GetHistory(3);
   ASSERT_TRUE(one.ok() && one->has_value());
   EXPECT_EQ((*one)->other_person, 101);
+}
+
+// Several nodes: one resolver per database; the other's Apply is refused
+// until the holder's connection goes, then it takes the role.
+TEST_P(EmpiStoreTest, OneResolverRoleAtATime) {
+  auto other = OpenEmpiStore(p_.uri, false);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  EmpiWrite w;
+  w.persons.push_back(EmpiPersonRow{1, "active", 0, "{}", 1, 1});
+  if (!empi_->shared()) {
+    EXPECT_FALSE((*other)->shared());
+    EXPECT_TRUE((*other)->TryResolverRole("test-node-2")->resolver);
+    (*other)->Close();
+    return;
+  }
+  auto role = (*other)->TryResolverRole("test-node-2");
+  ASSERT_TRUE(role.ok()) << role.status().ToString();
+  EXPECT_FALSE(role->resolver);
+  EXPECT_EQ(role->holder, "test-node-1");
+  EXPECT_EQ((*other)->Apply(w).code(), ErrorCode::kUnavailable);
+  EXPECT_TRUE(empi_->TryResolverRole("test-node-1")->resolver);  // still held
+  ASSERT_TRUE(empi_->Apply(w).ok());
+  empi_->Close();  // the holder goes: its lock with it
+  empi_.reset();
+  bool took = false;
+  for (int i = 0; i < 100 && !took; ++i) {
+    auto r = (*other)->TryResolverRole("test-node-2");
+    took = r.ok() && r->resolver;
+    if (!took) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(took);
+  w.persons[0].updated_at_ms = 2;
+  EXPECT_TRUE((*other)->Apply(w).ok());
+  (*other)->Close();
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, EmpiStoreTest, ::testing::Values("Sqlite", "Postgres"),

@@ -4,6 +4,10 @@
 // columns they meet. A broken connection is reopened on the next call (an
 // Apply cut off before COMMIT reports kUnavailable and the caller retries;
 // ids are the caller's, so a retry never doubles a row).
+// Several nodes: the resolver role is a session-level advisory lock taken
+// on the writer connection itself, and every write transaction first checks
+// that it runs on the backend that took it (a reconnected writer has lost
+// the role and is refused), so only one node at a time ever writes EMPI rows.
 // Thread rules: the writer connection is used under its mutex; the read
 // pool hands each call its own connection.
 #include <cstdio>
@@ -54,12 +58,21 @@ void EachRow(const pqxx::result& r, const std::function<void(const Row&)>& fn) {
 // A write session: Begin opens a pqxx::work on the writer connection.
 class PgWriteSession final : public empisql::SqlSession {
  public:
-  explicit PgWriteSession(pqxx::connection& c) : c_(c) {}
+  PgWriteSession(pqxx::connection& c, int backend) : c_(c), backend_(backend) {}
   Status Begin(bool sync) override {
-    return Guard("empi begin", [&] {
+    bool fenced = false;
+    Status st = Guard("empi begin", [&] {
       w_.emplace(c_);
-      if (!sync) w_->exec("SET LOCAL synchronous_commit = off");
+      // The lock holder's backend, or the role is gone (reconnected).
+      fenced = w_->exec("SELECT pg_backend_pid()")[0][0].as<int>() != backend_;
+      if (!sync && !fenced) w_->exec("SET LOCAL synchronous_commit = off");
     });
+    if (st.ok() && fenced) {
+      Rollback();
+      return Status(ErrorCode::kUnavailable,
+                    "本节点已不是患者主索引节点 (this node no longer holds the EMPI resolver role)");
+    }
+    return st;
   }
   Status Commit() override {
     Status st = Guard("empi commit", [&] { w_->commit(); });
@@ -97,6 +110,7 @@ class PgWriteSession final : public empisql::SqlSession {
     }
   }
   pqxx::connection& c_;
+  const int backend_;
   std::optional<pqxx::work> w_;
 };
 
@@ -141,10 +155,53 @@ class PgSessions final : public empisql::SessionSource {
     std::lock_guard<std::mutex> lock(wmu_);
     if (closed_) return Status(ErrorCode::kUnavailable, "EMPI 存储已关闭 (EMPI store closed)");
     if (!writer_ || !writer_->is_open()) {
+      backend_ = 0;  // the lock went with the old connection
       HIE_ASSIGN_OR_RETURN(writer_, pg::Conn::Open(uri_, durable_));
     }
-    PgWriteSession s(writer_->c());
+    if (backend_ == 0) {
+      return Status(ErrorCode::kUnavailable,
+                    "本节点不是患者主索引节点 (this node is not the EMPI resolver)");
+    }
+    PgWriteSession s(writer_->c(), backend_);
     return fn(s);
+  }
+
+  bool shared() const override { return true; }
+
+  Result<EmpiRole> TryResolverRole(const std::string& node) override {
+    std::lock_guard<std::mutex> lock(wmu_);
+    if (closed_) return Status(ErrorCode::kUnavailable, "EMPI 存储已关闭 (EMPI store closed)");
+    EmpiRole role;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      if (!writer_ || !writer_->is_open()) {
+        backend_ = 0;
+        HIE_ASSIGN_OR_RETURN(writer_, pg::Conn::Open(uri_, durable_));
+      }
+      try {
+        pqxx::nontransaction t(writer_->c());
+        const int pid = t.exec("SELECT pg_backend_pid()")[0][0].as<int>();
+        if (backend_ != 0 && pid == backend_) return role;  // still held
+        backend_ = 0;
+        if (t.exec(std::string("SELECT pg_try_advisory_lock(") + kKey + ")")[0][0].as<bool>()) {
+          t.exec_params("SELECT set_config('application_name', $1, false)", node);
+          backend_ = pid;
+          return role;
+        }
+        role.resolver = false;
+        auto r = t.exec(std::string("SELECT a.application_name FROM pg_locks l JOIN "
+                                    "pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = "
+                                    "'advisory' AND l.granted AND l.objsubid = 1 AND l.objid = "
+                                    "((") +
+                        kKey + ")::bigint & 4294967295)::oid LIMIT 1");
+        if (!r.empty()) role.holder = r[0][0].c_str();
+        return role;
+      } catch (const std::exception& e) {
+        backend_ = 0;
+        writer_.reset();
+        if (attempt == 1) return pg::StatusFromException(e, "empi resolver role", nullptr);
+      }
+    }
+    return role;
   }
   void Close() override {
     std::lock_guard<std::mutex> lock(wmu_);
@@ -159,7 +216,10 @@ class PgSessions final : public empisql::SessionSource {
   std::mutex wmu_;
   bool closed_ = false;
   std::unique_ptr<pg::Conn> writer_;
+  int backend_ = 0;  // backend pid of writer_ holding the resolver lock, 0 none
   pg::Pool reads_;
+  // The lock key: one resolver per schema (tests share a server by schema).
+  static constexpr const char* kKey = "hashtext(current_schema() || '/hie_empi_resolver')";
 };
 
 }  // namespace

@@ -1,7 +1,9 @@
 """Several hub nodes on one PostgreSQL store (issue 7): a burst through both
 nodes' MLLP ports is delivered once per message in per-patient order; kill -9
 of one node mid-burst loses nothing, the other node finishes its work once
-the dead node's claims expire; dedupe holds across nodes.
+the dead node's claims expire; dedupe holds across nodes. The EMPI on two
+nodes: one resolver resolves every node's messages to one EMPI id, PIX answers
+on either node, kill -9 of the resolver hands the role to the other node.
 
 Runs when HIE_TEST_PG_URI names a PostgreSQL server (tools/test starts one);
 each test gets its own database, created and dropped with psql."""
@@ -10,9 +12,11 @@ import os
 import shutil
 import sys
 import threading
+import urllib.parse
 import unittest
 
 import hub as H
+import test_empi as E
 
 PG_URI = os.environ.get("HIE_TEST_PG_URI", "")
 
@@ -151,6 +155,92 @@ class TwoNodesTest(unittest.TestCase):
         self.assert_order(acked, dest.delivered_ids())
         for ctl in all_acked[:: max(1, len(all_acked) // 15)]:
             b.wait_status(b.message_id(ctl), "SENT")
+
+
+@unittest.skipUnless(PG_URI and shutil.which("psql"), "需要 PostgreSQL (HIE_TEST_PG_URI 未设置)")
+class EmpiTwoNodesTest(unittest.TestCase):
+    def setUp(self):
+        H.require_hie()
+        self.db, self.uri = H.create_pg_database()
+        self.addCleanup(H.drop_pg_database, self.db)
+
+    def node(self):
+        h = H.Hub(facilities=E.FACILITIES, hub={"store": self.uri})
+        self.addCleanup(h.close)
+        return h.start()
+
+    def send(self, node, text):
+        ack = node.send(text)
+        self.assertEqual(ack.msa_code, "AA", ack)
+        return ack
+
+    def pix(self, node, authority, value):
+        q = urllib.parse.quote(f"{authority}|{value}")
+        return node.api("GET", f"/api/v1/patients?identifier={q}")
+
+    def empi_of(self, node, authority, value):
+        def found():
+            r = self.pix(node, authority, value)
+            return r.json()["patients"] if r.status == 200 else None
+        pats = H.wait_until(found, timeout=15, what=f"PIX {authority}|... resolved")
+        self.assertEqual(len(pats), 1, pats)
+        return pats[0]["empi_id"]
+
+    def errors(self, node):
+        r = node.api("GET", "/metrics")
+        for line in r.body.decode().splitlines():
+            if line.startswith("hie_empi_errors_total"):
+                return float(line.split()[-1])
+        return 0.0
+
+    def empi_trace(self, node, ctl):
+        mid = node.message_id(ctl)
+        return [e for e in node.message(mid)["trace"] if e.get("step") == "empi"]
+
+    def test_one_resolver_one_empi_id_and_takeover_after_kill_9(self):
+        a = self.node()  # started first: the resolver
+        b = self.node()
+        addr = "桃洪镇东湖村3组"
+        m1, c1 = E.adt("A04", "CWS001", E.pid("V001", "CWS001", "曾秀瑛", "19560308", "F", "",
+                                                addr, "13907391234"))
+        m2, c2 = E.adt("A04", "WSY01", E.pid("T001", "WSY01", "曾秀英", "19560308", "2",
+                                               E.typo(E.CARD), "桃洪镇东湖村", "139-0739-1234"))
+        m3, c3 = E.adt("A01", "XQRMYY", E.pid("C001", "XQRMYY", "曾^秀英", "19560308", "F", E.CARD,
+                                                "湖南省邵阳市隆回县桃洪镇东湖村3组", "13907391234"))
+        self.send(b, m1)
+        v = self.empi_of(a, "CWS001", "V001")
+        self.send(a, m2)
+        self.send(b, m3)
+        # PIX on either node, by MR number or ID card: one EMPI id.
+        for node in (a, b):
+            self.assertEqual(self.empi_of(node, "WSY01", "T001"), v)
+            self.assertEqual(self.empi_of(node, "XQRMYY", "C001"), v)
+            self.assertEqual(self.empi_of(node, "NI", E.CARD), v)
+        p = b.api("GET", f"/api/v1/patients/{v}")
+        self.assertEqual(p.status, 200, p)
+        self.assertEqual(len(p.json()["sources"]), 3)
+        self.assertEqual((self.errors(a), self.errors(b)), (0.0, 0.0))
+        # Node B left its messages to the resolver, and says so.
+        outcomes = [e["outcome"] for e in self.empi_trace(b, c3)]
+        self.assertEqual(outcomes[0], "deferred", outcomes)
+        self.assertTrue(any("auto-link" in o for o in outcomes[1:]), outcomes)
+        # PDQ needs the index: the resolver answers, the other node points to it.
+        pdq = "/api/v1/patients?" + urllib.parse.urlencode({"name": "曾秀英",
+                                                              "birth_date": "1956-03-08"})
+        self.assertEqual(a.api("GET", pdq).status, 200)
+        self.assertEqual(b.api("GET", pdq).status, 503)
+
+        # kill -9 of the resolver: node B takes the role over, reloads the
+        # index and resolves what is left (a new source links to the person).
+        a.kill()
+        m4, c4 = E.adt("A04", "WSY01", E.pid("T002", "WSY01", "曾秀英", "19560308", "F", E.CARD,
+                                               addr, "13907391234"))
+        self.send(b, m4)
+        self.assertEqual(self.empi_of(b, "WSY01", "T002"), v)
+        H.wait_until(lambda: b.api("GET", pdq).status == 200, timeout=10, what="PDQ on node B")
+        self.assertEqual(self.errors(b), 0.0)
+        p = b.api("GET", f"/api/v1/patients/{v}")
+        self.assertEqual(len(p.json()["sources"]), 4)
 
 
 if __name__ == "__main__":
