@@ -16,6 +16,7 @@
 #include "empi/compare.h"
 #include "empi/model.h"
 #include "empi/types.h"
+#include "mappings/canonical/model.h"
 #include "mappings/hl7v2/er7.h"
 #include "store/empi_store.h"
 
@@ -36,6 +37,10 @@ struct PatientInput {
 // Reads PID (and MRG). kRequiredMissing when there is no PID, or it names
 // nobody (no identifier and no name).
 Result<PatientInput> ExtractPatient(const Er7Message& msg, const std::string& facility_id);
+// The same from a CDA or FHIR message read into the canonical model
+// (engine/empi_canonical.cc): its first active Patient. No prior identity.
+Result<PatientInput> ExtractPatient(const canonical::CanonicalMessage& msg,
+                                    const std::string& facility_id);
 
 // The key of a source record: "MR|<facility>|<MR>", else "NI|<facility>|<ID>",
 // else "MSG|<message id>".

@@ -118,6 +118,40 @@ TEST_F(GoldenTest, WithoutACardReaderTheMostRecentValidCard) {
   EXPECT_FALSE(g["id_number_card_reader"].get<bool>());
 }
 
+TEST(EmpiRecords, ExtractPatientReadsTheCanonicalPatient) {
+  const std::string card = WithCheck("43052319560308024");
+  canonical::CanonicalMessage m;
+  m.facility = "CWS001";
+  m.bundle = nlohmann::json::parse(R"({"resourceType":"Bundle","type":"collection","entry":[
+    {"resource":{"resourceType":"Patient","id":"p2","active":false,
+                 "identifier":[{"system":"local:CWS001","value":"OLD"}]}},
+    {"resource":{"resourceType":"Patient","id":"p1",
+      "identifier":[{"system":"urn:oid:2.16.156.10011.1.3","value":")" +
+                                   card + R"("},
+        {"type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0203","code":"MR"}]},
+         "system":"local:OTHER","value":"X1"},
+        {"type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0203","code":"MR"}]},
+         "system":"local:CWS001","value":"V001"}],
+      "name":[{"text":"曾秀英","family":"曾","given":["秀英"]}],
+      "gender":"female","birthDate":"1956-03-08",
+      "address":[{"state":"湖南省","district":"隆回县","line":["东湖村3组"]}],
+      "telecom":[{"system":"email","value":"a@b.cn"},{"system":"phone","value":"13907391234"}]}}]})");
+  auto in = ExtractPatient(m, "CWS001");
+  ASSERT_TRUE(in.ok()) << in.status().ToString();
+  EXPECT_EQ(in->local_id, "V001");
+  EXPECT_EQ(in->id_number, card);
+  EXPECT_EQ(in->record.name, "曾秀英");
+  EXPECT_EQ(in->record.surname, "曾");
+  EXPECT_EQ(in->record.sex, "F");
+  EXPECT_EQ(in->record.birth_date, "1956-03-08");
+  EXPECT_EQ(in->record.address, "湖南省隆回县东湖村3组");
+  EXPECT_EQ(in->record.phone, "13907391234");
+  EXPECT_EQ(SourceKey("CWS001", *in, 7), "MR|CWS001|V001");
+  canonical::CanonicalMessage none;
+  none.bundle = nlohmann::json::parse(R"({"resourceType":"Bundle","entry":[]})");
+  EXPECT_EQ(ExtractPatient(none, "CWS001").status().code(), ErrorCode::kRequiredMissing);
+}
+
 TEST(EmpiRecords, EmpiIdsRoundTrip) {
   EXPECT_EQ(EmpiId(42), "E42");
   EXPECT_EQ(ParseEmpiId("E42"), 42);

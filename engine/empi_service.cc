@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "core/log.h"
+#include "engine/canonicalize.h"
 #include "mappings/hl7v2/charset.h"
 #include "mappings/hl7v2/er7.h"
 
@@ -88,8 +89,9 @@ Status EmpiService::Load() {
         std::lock_guard lock(mu_);
         holder_ = role->holder;
       }
-      HIE_LOG_INFO("患者主索引由另一节点识别 (EMPI resolved by another node: {}); 本节点 (this node) {}",
-                   role->holder, node_);
+      HIE_LOG_INFO(
+          "患者主索引由另一节点识别 (EMPI resolved by another node: {}); 本节点 (this node) {}",
+          role->holder, node_);
       return Status::Ok();
     }
     HIE_LOG_INFO("本节点为患者主索引节点 (this node is the EMPI resolver): {}", node_);
@@ -221,7 +223,8 @@ void EmpiService::Tick() {
       // The writer connection is gone, and the lock with it.
       resolver_ = false;
       if (was) {
-        HIE_LOG_WARN("患者主索引节点角色丢失 (EMPI resolver role lost): {}", role.status().ToString());
+        HIE_LOG_WARN("患者主索引节点角色丢失 (EMPI resolver role lost): {}",
+                     role.status().ToString());
       }
       return;
     }
@@ -283,8 +286,9 @@ void EmpiService::ScanUnresolved(int64_t after_id) {
   std::sort(ids.begin(), ids.end());
   handled_.erase(handled_.begin(), handled_.lower_bound(after_id));
   if (!ids.empty()) scanned_ = std::max(scanned_, ids.back());
-  ids.erase(std::remove_if(ids.begin(), ids.end(), [&](int64_t i) { return handled_.count(i) != 0; }),
-            ids.end());
+  ids.erase(
+      std::remove_if(ids.begin(), ids.end(), [&](int64_t i) { return handled_.count(i) != 0; }),
+      ids.end());
   if (!ids.empty() && !empi_->shared()) {
     HIE_LOG_INFO("患者主索引补充识别 (EMPI catching up) {} 条消息 (messages) after id {}",
                  ids.size(), after_id);
@@ -334,15 +338,17 @@ Status EmpiService::ResolveLocked(int64_t message_id) {
     Trace(message_id, "skipped", "未识别患者 (patient not resolved): " + why.message());
     return Status::Ok();
   };
-  if (msg.content_type.find("hl7-v2") == std::string::npos && !msg.content_type.empty()) {
-    return skip(Status(ErrorCode::kUnsupportedMedia,
-                       "仅识别 HL7 v2 消息的患者 (only HL7 v2 patients are resolved yet)"));
-  }
-  auto text = DecodeToUtf8(msg.raw, msg.charset);
-  if (!text.ok()) return skip(text.status());
-  auto parsed = Er7Message::Parse(*text);
-  if (!parsed.ok()) return skip(parsed.status());
-  auto in = ExtractPatient(*parsed, msg.facility_id);
+  auto read = [&]() -> Result<PatientInput> {
+    if (SourceFormatOf(msg.content_type) != SourceFormat::kHl7v2) {
+      // CDA / FHIR: through the canonical model.
+      HIE_ASSIGN_OR_RETURN(auto canonical, Canonicalize(msg));
+      return ExtractPatient(canonical, msg.facility_id);
+    }
+    HIE_ASSIGN_OR_RETURN(auto text, DecodeToUtf8(msg.raw, msg.charset));
+    HIE_ASSIGN_OR_RETURN(auto parsed, Er7Message::Parse(text));
+    return ExtractPatient(parsed, msg.facility_id);
+  };
+  auto in = read();
   if (!in.ok()) return skip(in.status());
   const FacilityConfig* fac = config_.FindFacility(msg.facility_id);
   const bool card_reader = fac != nullptr && fac->card_reader && !in->id_number.empty();

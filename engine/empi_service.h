@@ -1,7 +1,8 @@
 // The EMPI service (issue 5): one person across every facility. After each
 // ADT (A01/A04/A05/A08/A28/A31/A40) or ORU^R01 message is durably committed
 // (the ACK never waits for it), a worker reads the message back from the
-// store, takes its patient from PID, and resolves it to an EMPI id with the
+// store, takes its patient from PID (CDA / FHIR: the canonical model's
+// Patient, engine/empi_canonical.cc), and resolves it to an EMPI id with the
 // MatchIndex: auto-link, review (a new person plus review-queue candidates)
 // or new person. Every source record is kept (the facility's MR number is its
 // key: an update of the same record stays with its person); the golden record
@@ -155,11 +156,11 @@ class EmpiService {
   std::thread worker_;
 
   // --- several nodes (shared store) ---
-  const std::string node_;             // this node's name, for the others
-  std::atomic<bool> resolver_{true};   // false until the role is taken (shared)
-  std::string holder_;                 // who resolves instead (under mu_)
-  int64_t scanned_ = 0;                // highest message id a scan saw (worker)
-  std::set<int64_t> handled_;          // ids handled above the scan floor (worker)
+  const std::string node_;            // this node's name, for the others
+  std::atomic<bool> resolver_{true};  // false until the role is taken (shared)
+  std::string holder_;                // who resolves instead (under mu_)
+  int64_t scanned_ = 0;               // highest message id a scan saw (worker)
+  std::set<int64_t> handled_;         // ids handled above the scan floor (worker)
 
   Counter* resolved_auto_;
   Counter* resolved_review_;

@@ -69,8 +69,9 @@ class PgWriteSession final : public empisql::SqlSession {
     });
     if (st.ok() && fenced) {
       Rollback();
-      return Status(ErrorCode::kUnavailable,
-                    "本节点已不是患者主索引节点 (this node no longer holds the EMPI resolver role)");
+      return Status(
+          ErrorCode::kUnavailable,
+          "本节点已不是患者主索引节点 (this node no longer holds the EMPI resolver role)");
     }
     return st;
   }

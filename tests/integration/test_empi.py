@@ -254,5 +254,45 @@ class EmpiTest(H.HubTestCase):
         self.assertEqual(out.returncode, 1)
         self.assertIn("HTTP 404", out.stderr)
 
+    def test_9_fhir_and_cda_patients_join_the_v2_person(self):
+        import json
+        from test_formats_intake import GOLDEN, with_doc_id
+        card = "610902199001011235"  # the golden CDA's number with its check digit right
+        addr = "陕西省安康市平安县青山镇杨柳村12号"
+        self.send(adt("A04", "XQRMYY", pid("C900", "XQRMYY", "张三", "19900101", "M", card, addr,
+                                           "13800000000"))[0])
+        v = self.empi_of("XQRMYY", "C900")
+        patient = {"resourceType": "Patient", "id": H.new_control_id("P"),
+                   "identifier": [
+                       {"system": "urn:oid:2.16.156.10011.1.3", "value": card},
+                       {"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203",
+                                             "code": "MR"}]},
+                        "system": "urn:hie:local:CWS001", "value": "F900"}],
+                   "name": [{"text": "张三"}], "gender": "male", "birthDate": "1990-01-01",
+                   "telecom": [{"system": "phone", "value": "13800000000"}]}
+        r = self.hub.api("POST", "/api/v1/messages", json.dumps(patient, ensure_ascii=False).encode(),
+                         {"Content-Type": "application/fhir+json", "X-Facility-Id": "CWS001"})
+        self.assertEqual(r.status, 202, r)
+        fhir_id = r.json()["id"]
+        self.assertEqual(self.empi_of("CWS001", "F900"), v)
+        xml = (GOLDEN / "cda" / "lab-report.glucose.cda.xml").read_bytes()
+        xml = with_doc_id(xml.replace(b"610902199001011234", card.encode()), H.new_control_id("D"))
+        r = self.hub.api("POST", "/api/v1/messages", xml,
+                         {"Content-Type": "application/cda+xml", "X-Facility-Id": "WSY01"})
+        self.assertEqual(r.status, 202, r)
+        cda_id = r.json()["id"]
+
+        def resolved(mid):
+            steps = [e for e in self.hub.message(mid)["trace"] if e.get("step") == "empi"]
+            return steps or None
+        for mid in (fhir_id, cda_id):
+            steps = H.wait_until(lambda: resolved(mid), timeout=20, what="document resolved")
+            self.assertNotEqual(steps[-1]["outcome"], "skipped", steps)
+            self.assertIn(v, steps[-1]["detail"], steps)
+        # PIX by the ID card: still one person, now with the three sources.
+        self.assertEqual(self.empi_of("NI", card), v)
+        facilities = sorted(s["facility"] for s in self.person(v)["sources"])
+        self.assertEqual(facilities, ["CWS001", "WSY01", "XQRMYY"])
+
 if __name__ == "__main__":
     unittest.main()
