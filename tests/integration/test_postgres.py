@@ -242,6 +242,29 @@ class EmpiTwoNodesTest(unittest.TestCase):
         p = b.api("GET", f"/api/v1/patients/{v}")
         self.assertEqual(len(p.json()["sources"]), 4)
 
+    def test_kill_9_of_the_resolver_mid_burst_the_other_resolves_the_rest(self):
+        a = self.node()  # the resolver
+        b = self.node()
+        c = a.mllp(timeout=30)
+        mrs = []
+        try:
+            for n in range(40):
+                card = H.id_card(region="430523", birth="19700101", seq=100 + n, sex="M")
+                m, _ = E.adt("A04", "XQRMYY", E.pid(f"K{n:03d}", "XQRMYY", f"李{'一二三四五六七八九十'[n % 10]}{n}",
+                                                     "19700101", "M", card))
+                self.assertEqual(c.request(m).msa_code, "AA")
+                mrs.append(f"K{n:03d}")
+        finally:
+            c.close()
+        a.kill()  # right after the last ACK: what it had not resolved is left
+        ids = {mr: self.empi_of(b, "XQRMYY", mr) for mr in mrs}
+        self.assertEqual(len(set(ids.values())), 40, "each patient its own EMPI id")
+        by_b = sum(float(l.split()[-1]) for l in b.api("GET", "/metrics").body.decode().splitlines()
+                   if l.startswith("hie_empi_resolved_total"))
+        print(f"\n  kill -9 of the EMPI resolver after 40 ACKs; node B resolved {by_b:.0f} of them",
+              file=sys.stderr)
+        self.assertEqual(self.errors(b), 0.0)
+
 
 if __name__ == "__main__":
     unittest.main()
