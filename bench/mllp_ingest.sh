@@ -10,7 +10,7 @@
 #
 # Options: --messages N  --warmup M  --reps R  --connections "1 8 64"
 #          --window W  --type ADT|ORU|mix  --build-dir DIR
-#          --peer-only | --hub-only  --no-build
+#          --peer-only | --hub-only  --no-build  --hub-yaml "YAML lines added to the hub config" (e.g. "empi: {enabled: false}")
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,6 +25,7 @@ FACILITY=XQRMYY
 RUN_HUB=1
 RUN_PEER=1
 DO_BUILD=1
+HUB_YAML=""
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; exit "${1:-0}"; }
 while (($#)); do
@@ -39,6 +40,7 @@ while (($#)); do
     --peer-only) RUN_HUB=0; shift ;;
     --hub-only) RUN_PEER=0; shift ;;
     --no-build) DO_BUILD=0; shift ;;
+    --hub-yaml) HUB_YAML="$2"; shift 2 ;;
     -h|--help) usage 0 ;;
     *) echo "unknown option: $1" >&2; usage 2 ;;
   esac
@@ -159,6 +161,7 @@ listen: {mllp: "127.0.0.1:0", http: "127.0.0.1:0"}
 facilities: [{id: $FACILITY, name: 县人民医院, kind: county}]
 destinations: []
 routes: []
+$HUB_YAML
 EOF
       "$HIE" serve --config "$dir/hie.yaml" --data-dir "$dir/data" >"$dir/hub.log" 2>&1 &
       SERVER_PID=$!
