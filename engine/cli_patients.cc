@@ -10,20 +10,6 @@
 namespace hie {
 namespace {
 
-std::string Enc(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
-
 int Call(const PatientsCliArgs& a, const std::string& method, const std::string& path,
          const std::string& body = "") {
   HttpClient client;
@@ -54,27 +40,28 @@ int Call(const PatientsCliArgs& a, const std::string& method, const std::string&
 int PatientsCli(const PatientsCliArgs& a) {
   if (a.action == "find") {
     if (!a.identifier.empty())
-      return Call(a, "GET", "/api/v1/patients?identifier=" + Enc(a.identifier));
+      return Call(a, "GET", "/api/v1/patients?identifier=" + UrlEncode(a.identifier));
     if (a.name.empty()) {
       std::cerr << "需要 --identifier 或 --name (give --identifier AUTHORITY|VALUE or --name)\n";
       return 2;
     }
-    std::string q = "?name=" + Enc(a.name);
-    if (!a.birth_date.empty()) q += "&birth_date=" + Enc(a.birth_date);
-    if (!a.sex.empty()) q += "&sex=" + Enc(a.sex);
+    std::string q = "?name=" + UrlEncode(a.name);
+    if (!a.birth_date.empty()) q += "&birth_date=" + UrlEncode(a.birth_date);
+    if (!a.sex.empty()) q += "&sex=" + UrlEncode(a.sex);
     return Call(a, "GET", "/api/v1/patients" + q);
   }
-  if (a.action == "show") return Call(a, "GET", "/api/v1/patients/" + Enc(a.target));
-  if (a.action == "reviews") return Call(a, "GET", "/api/v1/empi/reviews?state=" + Enc(a.state));
+  if (a.action == "show") return Call(a, "GET", "/api/v1/patients/" + UrlEncode(a.target));
+  if (a.action == "reviews")
+    return Call(a, "GET", "/api/v1/empi/reviews?state=" + UrlEncode(a.state));
   if (a.action == "accept" || a.action == "reject") {
-    return Call(a, "POST", "/api/v1/empi/reviews/" + Enc(a.target) + "/" + a.action);
+    return Call(a, "POST", "/api/v1/empi/reviews/" + UrlEncode(a.target) + "/" + a.action);
   }
   if (a.action == "merge") {
-    return Call(a, "POST", "/api/v1/patients/" + Enc(a.target) + "/merge",
+    return Call(a, "POST", "/api/v1/patients/" + UrlEncode(a.target) + "/merge",
                 nlohmann::json{{"from", a.from}}.dump());
   }
   if (a.action == "unmerge")
-    return Call(a, "POST", "/api/v1/empi/merges/" + Enc(a.target) + "/unmerge");
+    return Call(a, "POST", "/api/v1/empi/merges/" + UrlEncode(a.target) + "/unmerge");
   return 2;
 }
 

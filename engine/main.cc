@@ -155,20 +155,6 @@ Result<nlohmann::json> CallApi(const std::string& api, const std::string& method
   return j;
 }
 
-std::string UrlEncode(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
-
 int Messages(const std::string& api, const std::string& status, const std::string& facility,
              const std::string& type, const std::string& since, int limit, bool as_json) {
   std::string q = "?limit=" + std::to_string(limit);

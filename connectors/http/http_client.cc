@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <cctype>
 #include <mutex>
 #include <stdexcept>
 
@@ -161,6 +162,22 @@ Result<HttpClientResponse> HttpClient::Request(
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
   resp.status = static_cast<int>(status);
   return resp;
+}
+
+std::string UrlEncode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xF]);
+    }
+  }
+  return out;
 }
 
 }  // namespace hie

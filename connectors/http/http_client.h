@@ -30,6 +30,9 @@ struct HttpClientResponse {
 // "http://user:pw@host/x" -> "http://host/x"; for logs and error texts.
 std::string RedactUrl(std::string_view url);
 
+// Percent-encodes a query or path value (RFC 3986 unreserved kept).
+std::string UrlEncode(std::string_view s);
+
 class HttpClient {
  public:
   static constexpr size_t kMaxBodyBytes = 64 << 10;
