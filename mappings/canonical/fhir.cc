@@ -1,5 +1,6 @@
 #include "mappings/canonical/fhir.h"
 
+#include <algorithm>
 #include <array>
 #include <map>
 #include <utility>
@@ -181,6 +182,55 @@ void RewriteReferences(json& j, const std::map<std::string, std::string>& refs) 
 
 Status Bad(ErrorCode code, std::string msg, std::string where) {
   return Status(code, std::move(msg), std::move(where));
+}
+
+// A FHIR date: YYYY, YYYY-MM or YYYY-MM-DD with a real month and day.
+bool IsFhirDate(const std::string& d) {
+  auto digits = [&](size_t from, size_t n) {
+    for (size_t i = from; i < from + n; ++i) {
+      if (i >= d.size() || d[i] < '0' || d[i] > '9') return false;
+    }
+    return true;
+  };
+  if (!digits(0, 4)) return false;
+  if (d.size() == 4) return true;
+  if (d.size() < 7 || d[4] != '-' || !digits(5, 2)) return false;
+  const int year = std::stoi(d.substr(0, 4));
+  const int month = std::stoi(d.substr(5, 2));
+  if (month < 1 || month > 12) return false;
+  if (d.size() == 7) return true;
+  if (d.size() != 10 || d[7] != '-' || !digits(8, 2)) return false;
+  static constexpr std::array<int, 12> kDays = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  const int day = std::stoi(d.substr(8, 2));
+  return day >= 1 && day <= (month == 2 && !leap ? 28 : kDays[month - 1]);
+}
+
+// Values whose wrong type or form would otherwise be dropped without a
+// word: refused with their JSON pointer (regression: a Patient with
+// "gender": 7 or "birthDate": "1990-13-45" was accepted silently).
+Status CheckValues(const json& r, const std::string& at) {
+  if (r.value("resourceType", std::string()) != "Patient") return Status::Ok();
+  if (r.contains("gender")) {
+    const json& g = r["gender"];
+    static constexpr std::array<std::string_view, 4> kCodes = {"male", "female", "other",
+                                                               "unknown"};
+    if (!g.is_string() ||
+        std::find(kCodes.begin(), kCodes.end(), g.get<std::string>()) == kCodes.end()) {
+      return Bad(ErrorCode::kInvalidArgument,
+                 "性别须为 male|female|other|unknown (gender must be a FHIR administrative-gender "
+                 "code)",
+                 at + "/gender");
+    }
+  }
+  if (r.contains("birthDate")) {
+    const json& b = r["birthDate"];
+    if (!b.is_string() || !IsFhirDate(b.get<std::string>())) {
+      return Bad(ErrorCode::kInvalidArgument,
+                 "出生日期无效 (birthDate must be a valid date YYYY[-MM[-DD]])", at + "/birthDate");
+    }
+  }
+  return Status::Ok();
 }
 
 // Builds the document like json::parse does, without exceptions, and keeps
@@ -466,6 +516,7 @@ Result<CanonicalMessage> ReadFhirDocument(const json& doc, std::string_view faci
         return Bad(ErrorCode::kUnsupportedType, "不支持嵌套 Bundle (nested Bundle)",
                    p + "/resource");
       }
+      HIE_RETURN_IF_ERROR(CheckValues(r, p + "/resource"));
       items.push_back(
           Item{&r, Str(e, "fullUrl"), e.contains("request") ? Str(e["request"], "url") : ""});
     }
@@ -514,6 +565,7 @@ Result<CanonicalMessage> ReadFhirDocument(const json& doc, std::string_view faci
       return Bad(ErrorCode::kUnsupportedType, "单独的 MessageHeader 无内容 (MessageHeader alone)",
                  "/resourceType");
     }
+    HIE_RETURN_IF_ERROR(CheckValues(doc, ""));
     items.push_back(Item{&doc, "", ""});
   }
 

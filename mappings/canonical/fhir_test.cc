@@ -140,6 +140,15 @@ TEST(FhirRead, ErrorsNameTheJsonPointer) {
        ErrorCode::kParseError},
       {R"({"id":"1"})", "/resourceType", ErrorCode::kRequiredMissing},
       {R"([1,2])", "/resourceType", ErrorCode::kRequiredMissing},
+      // Regression: wrong values were dropped without a word.
+      {R"({"resourceType":"Patient","gender":7})", "/gender", ErrorCode::kInvalidArgument},
+      {R"({"resourceType":"Patient","gender":"M"})", "/gender", ErrorCode::kInvalidArgument},
+      {R"({"resourceType":"Patient","birthDate":"1990-13-45"})", "/birthDate",
+       ErrorCode::kInvalidArgument},
+      {R"({"resourceType":"Patient","birthDate":"2023-02-29"})", "/birthDate",
+       ErrorCode::kInvalidArgument},
+      {R"({"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient","birthDate":19900101}}]})",
+       "/entry/0/resource/birthDate", ErrorCode::kInvalidArgument},
   };
   for (const auto& c : cases) {
     auto m = ReadFhir(c.text, "F1");
@@ -151,6 +160,10 @@ TEST(FhirRead, ErrorsNameTheJsonPointer) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), ErrorCode::kParseError);
   EXPECT_NE(bad.status().message().find("字节"), std::string::npos) << bad.status().message();
+  EXPECT_TRUE(
+      ReadFhir(R"({"resourceType":"Patient","gender":"female","birthDate":"2024-02-29"})", "F1")
+          .ok());
+  EXPECT_TRUE(ReadFhir(R"({"resourceType":"Patient","birthDate":"1958-03"})", "F1").ok());
   auto not_utf8 = ReadFhir("{\"resourceType\":\"Patient\",\"id\":\"\xff\"}", "F1");
   EXPECT_FALSE(not_utf8.ok());
 }

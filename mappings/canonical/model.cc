@@ -265,7 +265,13 @@ Result<std::string> V2TimeToFhir(std::string_view ts, std::string_view where) {
   }
   if (n >= 8) {
     const int d = Num(main.substr(6, 2));
-    if (d < 1 || d > 31) {
+    const int y = Num(main.substr(0, 4));
+    const int mo = Num(main.substr(4, 2));
+    static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    // A real day of that month (regression: 2023-02-30 was written out and
+    // then refused when read back as FHIR).
+    if (d < 1 || d > (mo == 2 && !leap ? 28 : kDays[mo - 1])) {
       return BadTime(ts, where);
     }
     out += "-" + main.substr(6, 2);

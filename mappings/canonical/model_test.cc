@@ -20,8 +20,8 @@ TEST(CanonicalTime, V2ToFhir) {
   EXPECT_EQ(*V2TimeToFhir("20240305083015.123-0500", "X"), "2024-03-05T08:30:15.123-05:00");
   EXPECT_EQ(*V2TimeToFhir("2024-03-05 08:30:15", "X"), "2024-03-05T08:30:15+08:00");
   EXPECT_EQ(*V2TimeToFhir("20240305083015+0000", "X"), "2024-03-05T08:30:15+00:00");
-  for (const char* bad :
-       {"2024130", "20241301", "20240230x", "abc", "20240305250000", "", "2024-0"}) {
+  for (const char* bad : {"2024130", "20241301", "20240230x", "20230229", "20240431", "abc",
+                          "20240305250000", "", "2024-0"}) {
     auto r = V2TimeToFhir(bad, "PID-7");
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.status().where(), "PID-7");
