@@ -12,6 +12,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 BUILD="$ROOT/build"
 MESSAGES=10000
 REPS=3
@@ -39,19 +41,8 @@ WORK="$(mktemp -d)"
 SERVER_PID=""
 PORT=""
 HTTP=""
-stop_server() {
-  [[ -n "$SERVER_PID" ]] || return 0
-  kill -TERM "$SERVER_PID" 2>/dev/null || true
-  for _ in $(seq 1 300); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$SERVER_PID" 2>/dev/null || true
-  wait "$SERVER_PID" 2>/dev/null || true
-  SERVER_PID=""
-}
 cleanup() { stop_server; rm -rf "$WORK"; }
 trap cleanup EXIT
-
-json_num() { sed -n "s/.*\"$2\":\(-\{0,1\}[0-9.eE+-]*\).*/\1/p" <<<"$1"; }
-median() { sort -g | awk '{v[NR]=$1} END {if (NR==0) print "nan"; else print v[int((NR+1)/2)]}'; }
 
 # start_hub NAME ENABLED(true|false): a fresh hub (SERVER_PID, PORT, HTTP).
 # Not to be called in $(...): the pid must stay here.
@@ -65,16 +56,7 @@ start_hub() {
     "empi: {enabled: $2}" 'destinations: []' 'routes: []' >"$dir/hie.yaml"
   "$HIE" serve --config "$dir/hie.yaml" --data-dir "$dir/data" >"$dir/hub.log" 2>&1 &
   SERVER_PID=$!
-  for _ in $(seq 1 300); do
-    if [[ -s "$dir/data/ports.json" ]]; then
-      PORT="$(sed -n 's/.*"mllp"[[:space:]]*:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$dir/data/ports.json")"
-      HTTP="$(sed -n 's/.*"http"[[:space:]]*:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$dir/data/ports.json")"
-      [[ -n "$PORT" ]] && return 0
-    fi
-    sleep 0.1
-  done
-  echo "hub did not start: $(tail -5 "$dir/hub.log")" >&2
-  return 1
+  wait_ports "$dir/data" "$dir/hub.log"
 }
 
 # Seconds until the EMPI has resolved (or skipped) N messages.
@@ -119,9 +101,9 @@ done
 printf 'empi\tmsgs/s\tp50_ms\tp99_ms\tlag_s   (median of %d, %d ADT+ORU, %d connections, durability %s)\n' \
   "$REPS" "$MESSAGES" "$CONNS" "$DURABILITY"
 for v in off on; do
-  r="$(tr ' ' '\n' <<<"${RATES[$v]}" | grep . | median)"
-  printf '%s\t%.0f\t%s\t%s\t%s\n' "$v" "$r" "$(tr ' ' '\n' <<<"${P50[$v]}" | grep . | median)" \
-    "$(tr ' ' '\n' <<<"${P99[$v]}" | grep . | median)" "$(tr ' ' '\n' <<<"${LAGS[$v]}" | grep . | median)"
+  r="$(median_of "${RATES[$v]}")"
+  printf '%s\t%.0f\t%s\t%s\t%s\n' "$v" "$r" "$(median_of "${P50[$v]}")" \
+    "$(median_of "${P99[$v]}")" "$(median_of "${LAGS[$v]}")"
   eval "M_$v=$r"
 done
 awk -v a="$M_on" -v b="$M_off" 'BEGIN {printf "ratio on/off: %.3f\n", a / b}'
