@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "engine/config_recognition.h"
 #include "engine/config_retention.h"
 
 namespace hie {
@@ -284,7 +285,7 @@ using Keys = std::vector<std::string_view>;
 
 const Keys kRootKeys = {"hub",      "listen",     "mllp",        "http",
                         "pipeline", "facilities", "terminology", "destinations",
-                        "routes",   "retention",  "empi"};
+                        "routes",   "retention",  "empi",        "recognition"};
 const Keys kHubKeys = {"name", "data_dir", "store", "durability", "log_level", "claim_lease"};
 const Keys kListenKeys = {"mllp", "http"};
 const Keys kMllpKeys = {"max_message_bytes", "idle_timeout"};
@@ -968,6 +969,7 @@ Result<Config> Loader::Load(const YAML::Node& root) {
   HIE_RETURN_IF_ERROR(LoadDestinations(root, &c));
   HIE_RETURN_IF_ERROR(LoadRoutes(root, &c));
   HIE_RETURN_IF_ERROR(LoadRetentionSection(root["retention"], file_, &c.retention));
+  HIE_RETURN_IF_ERROR(LoadRecognitionSection(root["recognition"], file_, &c.recognition));
   // A node holds a delivery it is sending for claim_lease; a send must end
   // before that, or another node would take the delivery and send it again.
   for (const auto& d : c.destinations) {

@@ -104,6 +104,26 @@ struct EmpiConfig {
   std::string weights;  // key weights: a weights JSON file; "" = the built-in county-v1
 };
 
+// key `recognition`: the mutual-recognition catalogue (检查检验结果互认, issue
+// 6; parsed in engine/config_recognition.cc, applied per query by
+// engine/recognition.h). Items from `items:` and from the CSV `file`.
+struct RecognitionQualification {
+  std::string facility;  // performing facility id (as stored: OBX-23 id or the sender)
+  int eqa_year = 0;      // year of the passed external quality assessment (室间质评)
+};
+struct RecognitionItem {
+  std::string code;       // the standard (LOINC) item code
+  std::string name;       // e.g. 血红蛋白 ("" allowed)
+  int validity_days = 0;  // 1..3650: days a result stays recognizable
+  std::string unit;       // the standard UCUM unit; "" = no unit check (qualitative)
+  std::vector<RecognitionQualification> qualified;
+  std::string where;  // "<file>:<line>" it was defined at
+};
+struct RecognitionConfig {
+  std::string file;  // key recognition.file: CSV of items ("" none)
+  std::vector<RecognitionItem> items;
+};
+
 struct Config {
   std::string source_file;  // path it was loaded from
   std::string hub_name;
@@ -126,6 +146,7 @@ struct Config {
   std::vector<RouteConfig> routes;
   RetentionConfig retention;
   EmpiConfig empi;
+  RecognitionConfig recognition;
 
   const FacilityConfig* FindFacility(std::string_view id) const;
   const DestinationConfig* FindDestination(std::string_view id) const;

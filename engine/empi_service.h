@@ -93,6 +93,21 @@ class EmpiService {
                              const std::string& sex, int limit);
   Result<nlohmann::json> Person(int64_t person_id);
 
+  // --- the shared record's read side (engine/rest_record.cc,
+  // engine/empi_record_read.cc): whose rows a read of `person_id` answers ---
+  struct RecordSubject {
+    int64_t requested = 0;  // the id asked for
+    int64_t person = 0;     // the person answered: a merged one redirects to its survivor
+    std::string state;      // of `person`: active | retired
+    std::vector<EmpiSourceRow> sources;  // linked to `person` now
+  };
+  // kNotFound for an unknown person.
+  Result<RecordSubject> RecordSubjectOf(int64_t person_id);
+  // The person a source record is linked to now; nullopt for an unknown source.
+  Result<std::optional<int64_t>> PersonOfSource(int64_t source_id);
+  // empi_id, state, merged_into, golden, identifiers (no sources, no history).
+  Result<nlohmann::json> Demographics(int64_t person_id) { return PersonSummary(person_id); }
+
   // --- review queue and operations; `actor` goes into the history ---
   Result<nlohmann::json> Reviews(const std::string& state, int64_t before_id, int limit);
   Result<nlohmann::json> DecideReview(int64_t review_id, bool accept, const std::string& actor);

@@ -18,6 +18,7 @@
 #include "connectors/mllp/mllp_client.h"
 #include "core/log.h"
 #include "engine/cli_patients.h"
+#include "engine/cli_record.h"
 #include "engine/config.h"
 #include "engine/hub.h"
 #include "engine/store_migrate.h"
@@ -516,6 +517,28 @@ int main(int argc, char** argv) {
   auto* p_unmerge = patients->add_subcommand("unmerge", "撤销合并 (undo a merge)");
   p_unmerge->add_option("merge_id", pat.target, "合并编号 (merge id)")->required();
 
+  hie::PatientCliArgs rec;
+  auto* patient = app.add_subcommand(
+      "patient", "共享档案 (shared record: show = one-screen summary, labs = lab results)");
+  patient->require_subcommand(1);
+  patient->fallthrough();
+  patient->add_option("--api", rec.api, "平台的 REST 地址 (hub REST API base URL)");
+  patient->add_option("--user", rec.user, "查阅人，记入访问日志 (who reads; default $USER)");
+  patient->add_option("--reader", rec.reader,
+                      "查阅人所在机构 (reader's facility id, X-Facility-Id)");
+  patient->add_flag("--json", rec.json, "输出 API 的 JSON (print the API's JSON)");
+  auto* r_show = patient->add_subcommand(
+      "show", "摘要：基本信息、诊断、最近检验、就诊、文档 (summary on one screen)");
+  r_show->add_option("empi_id", rec.empi_id, "EMPI 编号 (EMPI id, E123)")->required();
+  auto* r_labs = patient->add_subcommand("labs", "检验结果与互认状态 (lab results, recognition)");
+  r_labs->add_option("empi_id", rec.empi_id, "EMPI 编号 (EMPI id, E123)")->required();
+  r_labs->add_option("--code", rec.code, "项目代码，原代码或 LOINC (item code)");
+  r_labs->add_option("--since", rec.since, "起始时间 (since: 2026-11-22, RFC 3339)");
+  r_labs->add_option("--facility", rec.facility, "检测或发送机构 (performing/sending facility)");
+  r_labs->add_option("--limit", rec.limit, "每页条数 (page size, <= 1000)");
+  r_labs->add_option("--cursor", rec.cursor, "下一页 (next_cursor of the previous page)");
+  r_labs->add_flag("--history", rec.history, "包括被更正的旧版本 (superseded versions too)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -526,6 +549,11 @@ int main(int argc, char** argv) {
     pat.api = pat.api.empty() ? api : pat.api;
     for (auto* sc : patients->get_subcommands()) pat.action = sc->get_name();
     return hie::PatientsCli(pat);
+  }
+  if (*patient) {
+    rec.api = rec.api.empty() ? api : rec.api;
+    for (auto* sc : patient->get_subcommands()) rec.action = sc->get_name();
+    return hie::PatientCli(rec);
   }
   if (*serve) return hie::Serve(config_path, data_dir);
   if (*send) return hie::Send(to, files, timeout_s);

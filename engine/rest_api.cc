@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "engine/document_input.h"
 #include "engine/rest_patients.h"
+#include "engine/rest_record.h"
 #include "engine/transform.h"
 
 namespace hie {
@@ -234,6 +235,17 @@ void RestApi::Handle(HttpRequest req, HttpRespond respond) {
       if (method != "POST") return not_allowed();
       return respond(ReloadTerminology());
     }
+  }
+  if ((res == "patients" || res == "documents") && d_.empi != nullptr && d_.records != nullptr) {
+    RecordDeps rd;
+    rd.config = d_.config;
+    rd.empi = d_.empi;
+    rd.records = d_.records;
+    rd.access = d_.access;
+    rd.catalogue = d_.recognition;
+    rd.renderer = d_.renderer;
+    rd.env = d_.env;
+    if (HandleRecordRequest(rd, req, parts, respond)) return;
   }
   if ((res == "patients" || res == "empi") && d_.empi != nullptr) {
     HttpResponse r;

@@ -1,7 +1,7 @@
 // The REST API under /api/v1 (CONTRACT §4), /metrics and the dashboard root.
 // Handlers translate HTTP to intake, store reads and delivery controls; they
-// hold no state of their own. Endpoints that later issues bring (patients,
-// documents) answer 501 with a clear text, never a fake result.
+// hold no state of their own. With the EMPI off, the patient and record
+// endpoints answer 501 with a clear text, never a fake result.
 // Thread rules: Handle() is safe from any thread; it may answer
 // asynchronously (after a durable commit) through `respond`.
 #pragma once
@@ -12,12 +12,15 @@
 #include "connectors/http/http_server.h"
 #include "core/env.h"
 #include "core/metrics.h"
+#include "engine/access_log.h"
 #include "engine/config.h"
 #include "engine/delivery.h"
 #include "engine/empi_service.h"
 #include "engine/intake.h"
 #include "engine/pipeline.h"
+#include "engine/recognition.h"
 #include "engine/terminology_service.h"
+#include "store/record_store.h"
 #include "store/store.h"
 
 namespace hie {
@@ -33,6 +36,11 @@ struct RestDeps {
   const std::atomic<bool>* draining = nullptr;
   TerminologyService* terminology = nullptr;
   EmpiService* empi = nullptr;  // null when empi.enabled is false
+  // The shared record's read side (engine/rest_record.h); null with the EMPI off.
+  RecordStore* records = nullptr;
+  AccessLog* access = nullptr;
+  const RecognitionCatalogue* recognition = nullptr;
+  const Renderer* renderer = nullptr;
 };
 
 class RestApi {

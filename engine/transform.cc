@@ -175,32 +175,41 @@ Result<RenderedPayload> Renderer::Render(const MessageRecord& m, DestinationForm
         return RenderedPayload{"application/xml; charset=utf-8", m.raw, ".xml"};
       }
       HIE_ASSIGN_OR_RETURN(auto msg, CanonicalWithTerminology(m, snapshot));
-      HIE_ASSIGN_OR_RETURN(cda::CdaDocumentKind kind, CdaKindFor(msg));
-      cda::CdaWriteOptions wo;
-      wo.oid_table = oid_table_;
-      if (!HasDocumentTime(msg.bundle)) {
-        // A registration carries no document time: the message's (MSH-7), else
-        // when the hub received it.
-        if (msg.bundle.contains("timestamp") && msg.bundle["timestamp"].is_string()) {
-          wo.effective_time = msg.bundle["timestamp"].get<std::string>();
-        } else {
-          wo.effective_time = FormatTimeMillis(m.received_at_ms);
-        }
-      }
-      if (ResourcesOf(msg.bundle, "DiagnosticReport").empty() &&
-          ResourcesOf(msg.bundle, "DocumentReference").empty()) {
-        wo.document_id = m.facility_id + "-" + std::to_string(m.id);
-      }
-      auto doc = cda::WriteCda(msg.bundle, kind, wo);
-      if (!doc.ok()) {
-        return Status(doc.status().code(),
-                      "无法生成 CDA 文档 (cannot write the CDA document): " + doc.status().message(),
-                      doc.status().where());
-      }
-      return RenderedPayload{"application/xml; charset=utf-8", std::move(doc).value(), ".xml"};
+      HIE_ASSIGN_OR_RETURN(std::string doc, CdaFromCanonical(msg, m.received_at_ms,
+                                                             m.facility_id + "-" +
+                                                                 std::to_string(m.id)));
+      return RenderedPayload{"application/xml; charset=utf-8", std::move(doc), ".xml"};
     }
   }
   return Status(ErrorCode::kInternal, "unknown format");
+}
+
+Result<std::string> Renderer::CdaFromCanonical(const canonical::CanonicalMessage& msg,
+                                               int64_t fallback_time_ms,
+                                               const std::string& fallback_document_id) const {
+  HIE_ASSIGN_OR_RETURN(cda::CdaDocumentKind kind, CdaKindFor(msg));
+  cda::CdaWriteOptions wo;
+  wo.oid_table = oid_table_;
+  if (!HasDocumentTime(msg.bundle)) {
+    // A registration carries no document time: the message's (MSH-7), else
+    // when the hub received it.
+    if (msg.bundle.contains("timestamp") && msg.bundle["timestamp"].is_string()) {
+      wo.effective_time = msg.bundle["timestamp"].get<std::string>();
+    } else {
+      wo.effective_time = FormatTimeMillis(fallback_time_ms);
+    }
+  }
+  if (ResourcesOf(msg.bundle, "DiagnosticReport").empty() &&
+      ResourcesOf(msg.bundle, "DocumentReference").empty()) {
+    wo.document_id = fallback_document_id;
+  }
+  auto doc = cda::WriteCda(msg.bundle, kind, wo);
+  if (!doc.ok()) {
+    return Status(doc.status().code(),
+                  "无法生成 CDA 文档 (cannot write the CDA document): " + doc.status().message(),
+                  doc.status().where());
+  }
+  return std::move(doc).value();
 }
 
 }  // namespace hie

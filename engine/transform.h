@@ -67,6 +67,16 @@ class Renderer {
   Result<canonical::CanonicalMessage> CanonicalWithTerminology(
       const MessageRecord& m, const TerminologySnapshot& snapshot) const;
 
+  // The CDA document (C0007 lab report, C0002 outpatient record, WS/T 483
+  // registration; CdaKindFor) of a canonical message that already has the
+  // terminology applied — the cda format above, and the shared record's
+  // generated documents (GET /api/v1/documents/{id}). `fallback_time_ms`:
+  // the document time when the model has none (after MSH-7);
+  // `fallback_document_id` when it has no report or document id.
+  Result<std::string> CdaFromCanonical(const canonical::CanonicalMessage& msg,
+                                       int64_t fallback_time_ms,
+                                       const std::string& fallback_document_id) const;
+
  private:
   const TerminologyService* terminology_;
   std::shared_ptr<const cda::OidTable> oid_table_;
