@@ -2,6 +2,9 @@
 
 #include <cstdlib>
 #include <mutex>
+#include <set>
+
+#include "store/record_sql.h"
 
 namespace hie::empisql {
 
@@ -50,7 +53,7 @@ constexpr char kInsertHistory[] =
     "actor, detail) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 constexpr char kInsertMessage[] =
     "INSERT INTO empi_messages (message_id, source_id, at) VALUES ($1, $2, $3) "
-    "ON CONFLICT (message_id) DO NOTHING";
+    "ON CONFLICT (message_id) DO NOTHING RETURNING message_id";
 
 EmpiPersonRow PersonFrom(const Row& r) {
   EmpiPersonRow p;
@@ -293,11 +296,15 @@ class SqlEmpiStore final : public EmpiStore {
       HIE_RETURN_IF_ERROR(s.Exec(kInsertHistory, {h.id, h.at_ms, h.op, h.person_id, h.other_person,
                                                   h.source_id, h.message_id, h.actor, h.detail}));
     }
+    std::set<int64_t> before;  // messages resolved by an earlier Apply
     for (const auto& [message, source] : w.messages) {
       const int64_t at = w.history.empty() ? 0 : w.history.front().at_ms;
-      HIE_RETURN_IF_ERROR(s.Exec(kInsertMessage, {message, source, at}));
+      bool inserted = false;
+      HIE_RETURN_IF_ERROR(
+          s.Query(kInsertMessage, {message, source, at}, [&](const Row&) { inserted = true; }));
+      if (!inserted) before.insert(message);
     }
-    return Status::Ok();
+    return recordsql::ApplyRecordIn(s, w.record, before);
   }
 
   template <typename T, typename F>

@@ -60,4 +60,12 @@ class SessionSource {
 
 std::unique_ptr<EmpiStore> MakeSqlEmpiStore(std::unique_ptr<SessionSource> sessions);
 
+// Sessions on the database `uri` names (sqlite:PATH or postgresql://...)
+// for the SQL stores beside the EMPI's (the shared record,
+// store/record_sql.h): a writer whose writes are NOT fenced by the resolver
+// role, and `readers` read connections. `probe` is a table the main store's
+// migrations must have created (else kStoreError).
+Result<std::unique_ptr<SessionSource>> OpenSessions(const std::string& uri, bool durable,
+                                                    int readers, const char* probe);
+
 }  // namespace hie::empisql

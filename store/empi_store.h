@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "store/record_store.h"
 
 namespace hie {
 
@@ -97,12 +98,18 @@ struct EmpiWrite {
   std::vector<EmpiHistoryRow> history;  // insert; an existing id is kConflict
   // (message id, source id): inserted; a message already present is left as is.
   std::vector<std::pair<int64_t, int64_t>> messages;
+  // The shared record's rows of the messages resolved (issue 6,
+  // store/record_store.h), pointing at their source records: written in
+  // the same transaction, after the rows above. Rows of a message that was
+  // in empi_messages before this Apply are not written again (a replayed
+  // resolution never doubles the record).
+  RecordWrite record;
   // false: the commit need not be synced before Apply returns (a crash may
   // lose it, never corrupt): for what can be redone from stored messages.
   bool sync = true;
   bool empty() const {
     return persons.empty() && sources.empty() && reviews.empty() && history.empty() &&
-           messages.empty();
+           messages.empty() && record.empty();
   }
 };
 

@@ -10,6 +10,7 @@
 // the role and is refused), so only one node at a time ever writes EMPI rows.
 // Thread rules: the writer connection is used under its mutex; the read
 // pool hands each call its own connection.
+#include <algorithm>
 #include <cstdio>
 #include <mutex>
 #include <optional>
@@ -58,13 +59,14 @@ void EachRow(const pqxx::result& r, const std::function<void(const Row&)>& fn) {
 // A write session: Begin opens a pqxx::work on the writer connection.
 class PgWriteSession final : public empisql::SqlSession {
  public:
+  // backend 0: not fenced (the shared record's writes, on every node).
   PgWriteSession(pqxx::connection& c, int backend) : c_(c), backend_(backend) {}
   Status Begin(bool sync) override {
     bool fenced = false;
     Status st = Guard("empi begin", [&] {
       w_.emplace(c_);
       // The lock holder's backend, or the role is gone (reconnected).
-      fenced = w_->exec("SELECT pg_backend_pid()")[0][0].as<int>() != backend_;
+      fenced = backend_ != 0 && w_->exec("SELECT pg_backend_pid()")[0][0].as<int>() != backend_;
       if (!sync && !fenced) w_->exec("SET LOCAL synchronous_commit = off");
     });
     if (st.ok() && fenced) {
@@ -140,11 +142,15 @@ class PgReadSession final : public empisql::SqlSession {
 
 class PgSessions final : public empisql::SessionSource {
  public:
-  PgSessions(std::string uri, bool durable, std::unique_ptr<pg::Conn> writer)
+  // fenced: writes need the resolver role (the EMPI); else any node
+  // writes (the shared record's access events).
+  PgSessions(std::string uri, bool durable, std::unique_ptr<pg::Conn> writer, bool fenced = true,
+             int readers = 2)
       : uri_(std::move(uri)),
         durable_(durable),
+        fenced_(fenced),
         writer_(std::move(writer)),
-        reads_(uri_, durable, 2) {}
+        reads_(uri_, durable, readers) {}
 
   Status WithSession(bool write, const std::function<Status(empisql::SqlSession&)>& fn) override {
     if (!write) {
@@ -159,11 +165,11 @@ class PgSessions final : public empisql::SessionSource {
       backend_ = 0;  // the lock went with the old connection
       HIE_ASSIGN_OR_RETURN(writer_, pg::Conn::Open(uri_, durable_));
     }
-    if (backend_ == 0) {
+    if (fenced_ && backend_ == 0) {
       return Status(ErrorCode::kUnavailable,
                     "本节点不是患者主索引节点 (this node is not the EMPI resolver)");
     }
-    PgWriteSession s(writer_->c(), backend_);
+    PgWriteSession s(writer_->c(), fenced_ ? backend_ : 0);
     return fn(s);
   }
 
@@ -214,6 +220,7 @@ class PgSessions final : public empisql::SessionSource {
  private:
   const std::string uri_;
   const bool durable_;
+  const bool fenced_;
   std::mutex wmu_;
   bool closed_ = false;
   std::unique_ptr<pg::Conn> writer_;
@@ -238,6 +245,27 @@ Result<std::unique_ptr<EmpiStore>> OpenPostgresEmpiStore(const std::string& uri,
     return pg::StatusFromException(e, "empi open", nullptr);
   }
   return empisql::MakeSqlEmpiStore(std::make_unique<PgSessions>(uri, durable, std::move(writer)));
+}
+
+// Unfenced sessions for the other SQL stores (the shared record): the
+// table `probe` must exist.
+Result<std::unique_ptr<empisql::SessionSource>> OpenPostgresSessions(const std::string& uri,
+                                                                     bool durable, int readers,
+                                                                     const char* probe) {
+  HIE_ASSIGN_OR_RETURN(auto writer, pg::Conn::Open(uri, durable));
+  try {
+    pqxx::read_transaction t(writer->c());
+    if (!t.exec_params("SELECT to_regclass($1) IS NOT NULL", std::string(probe))[0][0].as<bool>()) {
+      return Status(
+          ErrorCode::kStoreError,
+          std::string("数据库中没有表 (no table ") + probe + ": open the store first to migrate)",
+          probe);
+    }
+  } catch (const std::exception& e) {
+    return pg::StatusFromException(e, "open", nullptr);
+  }
+  return std::unique_ptr<empisql::SessionSource>(std::make_unique<PgSessions>(
+      uri, durable, std::move(writer), /*fenced=*/false, std::max(1, readers)));
 }
 
 }  // namespace hie

@@ -4,9 +4,15 @@
 // front (BEGIN IMMEDIATE) and waits its turn with the main store's writer
 // through the busy timeout; with durable on, each Apply's commit is synced
 // (synchronous=FULL).
-// Thread rules: each connection is used under its own mutex.
+// The same sessions serve the shared record (store/record_sql.h) with a
+// small pool of readers.
+// Thread rules: the writer is used under its mutex; a reader by one caller
+// at a time (taken from the pool).
+#include <algorithm>
+#include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <vector>
 
 #include "store/empi_sql.h"
 #include "store/sqlite/sqlite_conn.h"
@@ -75,31 +81,71 @@ class SqliteSession final : public empisql::SqlSession {
 
 class SqliteSessions final : public empisql::SessionSource {
  public:
-  SqliteSessions(std::unique_ptr<sqlite::Conn> w, std::unique_ptr<sqlite::Conn> r, bool durable)
-      : w_(std::move(w)), r_(std::move(r)), durable_(durable) {}
+  SqliteSessions(std::unique_ptr<sqlite::Conn> w, std::vector<std::unique_ptr<sqlite::Conn>> r,
+                 bool durable)
+      : w_(std::move(w)), r_(std::move(r)), durable_(durable) {
+    for (auto& c : r_) idle_.push_back(c.get());
+  }
   Status WithSession(bool write, const std::function<Status(empisql::SqlSession&)>& fn) override {
-    std::lock_guard<std::mutex> lock(write ? wmu_ : rmu_);
-    auto& c = write ? w_ : r_;
-    if (!c) return Status(ErrorCode::kUnavailable, "EMPI 存储已关闭 (EMPI store closed)");
-    SqliteSession s(*c, durable_);
-    return fn(s);
+    if (write) {
+      std::lock_guard<std::mutex> lock(wmu_);
+      if (!w_) return Closed();
+      SqliteSession s(*w_, durable_);
+      return fn(s);
+    }
+    // A reader of the pool (shared record: several REST reads at once).
+    sqlite::Conn* c = nullptr;
+    {
+      std::unique_lock<std::mutex> lock(rmu_);
+      rcv_.wait(lock, [&] { return closed_ || !idle_.empty(); });
+      if (closed_) return Closed();
+      c = idle_.back();
+      idle_.pop_back();
+      ++busy_;
+    }
+    Status st;
+    {
+      SqliteSession s(*c, durable_);
+      st = fn(s);
+    }
+    {
+      std::lock_guard<std::mutex> lock(rmu_);
+      idle_.push_back(c);
+      --busy_;
+    }
+    rcv_.notify_all();
+    return st;
   }
   void Close() override {
     std::lock_guard<std::mutex> a(wmu_);
-    std::lock_guard<std::mutex> b(rmu_);
+    std::unique_lock<std::mutex> b(rmu_);
+    closed_ = true;
+    rcv_.notify_all();
+    rcv_.wait(b, [&] { return busy_ == 0; });
     w_.reset();
-    r_.reset();
+    idle_.clear();
+    r_.clear();
   }
 
  private:
+  static Status Closed() { return Status(ErrorCode::kUnavailable, "存储已关闭 (store closed)"); }
   std::mutex wmu_, rmu_;
-  std::unique_ptr<sqlite::Conn> w_, r_;
+  std::condition_variable rcv_;
+  std::unique_ptr<sqlite::Conn> w_;
+  std::vector<std::unique_ptr<sqlite::Conn>> r_;
+  std::vector<sqlite::Conn*> idle_;
+  int busy_ = 0;
+  bool closed_ = false;
   const bool durable_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<EmpiStore>> OpenSqliteEmpiStore(const std::string& path, bool durable) {
+// A writer and `readers` read connections on the database file; the
+// table `probe` must exist (created by the main store's migrations).
+Result<std::unique_ptr<empisql::SessionSource>> OpenSqliteSessions(const std::string& path,
+                                                                   bool durable, int readers,
+                                                                   const char* probe) {
   sqlite::ConnOptions wo;
   wo.durable_full = durable;
   wo.cache_kib = 4 * 1024;
@@ -107,20 +153,32 @@ Result<std::unique_ptr<EmpiStore>> OpenSqliteEmpiStore(const std::string& path, 
   HIE_ASSIGN_OR_RETURN(auto w, sqlite::Conn::Open(path, wo));
   sqlite::ConnOptions ro = wo;
   ro.read_only = true;
-  HIE_ASSIGN_OR_RETURN(auto r, sqlite::Conn::Open(path, ro));
+  std::vector<std::unique_ptr<sqlite::Conn>> rs;
+  for (int i = 0; i < std::max(1, readers); ++i) {
+    HIE_ASSIGN_OR_RETURN(auto r, sqlite::Conn::Open(path, ro));
+    rs.push_back(std::move(r));
+  }
   {
-    // The tables come with the main store's migration 0004.
-    HIE_ASSIGN_OR_RETURN(auto st, r->Dynamic("SELECT COUNT(*) FROM sqlite_master WHERE "
-                                             "type = 'table' AND name = 'empi_sources'",
-                                             "empi tables"));
+    const std::string sql =
+        std::string("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '") +
+        probe + "'";
+    HIE_ASSIGN_OR_RETURN(auto st, rs.front()->Dynamic(sql, "tables"));
     HIE_ASSIGN_OR_RETURN(bool row, st.Step());
     if (!row || st.ColInt(0) == 0) {
-      return Status(ErrorCode::kStoreError,
-                    "数据库中没有 EMPI 表 (no EMPI tables: open the store first to migrate)", path);
+      return Status(
+          ErrorCode::kStoreError,
+          std::string("数据库中没有表 (no table ") + probe + ": open the store first to migrate)",
+          path);
     }
   }
-  return empisql::MakeSqlEmpiStore(
-      std::make_unique<SqliteSessions>(std::move(w), std::move(r), durable));
+  return std::unique_ptr<empisql::SessionSource>(
+      std::make_unique<SqliteSessions>(std::move(w), std::move(rs), durable));
+}
+
+Result<std::unique_ptr<EmpiStore>> OpenSqliteEmpiStore(const std::string& path, bool durable) {
+  // The tables come with the main store's migration 0004.
+  HIE_ASSIGN_OR_RETURN(auto s, OpenSqliteSessions(path, durable, 1, "empi_sources"));
+  return empisql::MakeSqlEmpiStore(std::move(s));
 }
 
 }  // namespace hie

@@ -1,0 +1,411 @@
+#include "store/record_sql.h"
+
+#include <algorithm>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace hie::recordsql {
+namespace {
+
+using empisql::Arg;
+using empisql::Row;
+using empisql::SqlSession;
+
+// Columns after id, in insert order. The first seven are the same for every
+// kind (message_id, source_id, facility_id, item_key, version, is_current,
+// superseded_by); version is argument 4.
+constexpr char kCommon[] =
+    "message_id, source_id, facility_id, item_key, version, is_current, superseded_by";
+constexpr size_t kVersionArg = 4;
+
+constexpr char kLabCols[] =
+    "status, code_system, code, display, std_code, std_display, value, value_type, unit, "
+    "std_unit, reference_range, abnormal_flag, specimen, performing_facility, verifier, "
+    "report_id, effective_ms, issued_ms, resource, recorded_at";
+constexpr int kLabN = 20;
+constexpr char kEncCols[] =
+    "visit_number, encounter_class, status, department, attending, start_ms, end_ms, resource, "
+    "recorded_at";
+constexpr int kEncN = 9;
+constexpr char kDiagCols[] =
+    "code_system, code, display, std_code, std_display, clinical_status, visit_number, "
+    "recorded_ms, resource, recorded_at";
+constexpr int kDiagN = 10;
+constexpr char kDocCols[] =
+    "type_code, title, document_id, effective_ms, content, canonical, recorded_at";
+constexpr int kDocN = 7;
+// The document index: content and canonical left out.
+constexpr char kDocIndexCols[] = "type_code, title, document_id, effective_ms, '', '', recorded_at";
+
+std::string Params(int from, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) {
+    if (i > 0) out += ", ";
+    out += "$" + std::to_string(from + i);
+  }
+  return out;
+}
+
+// The statements of one kind of row.
+struct Kind {
+  std::string table, insert, find, supersede, select_cols;
+  Kind(const char* t, const char* cols, int n) : table(t) {
+    insert = "INSERT INTO " + table + " (" + kCommon + ", " + cols + ") VALUES (" +
+             Params(1, 7 + n) + ") RETURNING id";
+    find = "SELECT id, version FROM " + table + " WHERE item_key = $1 AND is_current = 1";
+    supersede = "UPDATE " + table + " SET is_current = 0, superseded_by = $1 WHERE id = $2";
+    select_cols = std::string("id, ") + kCommon + ", " + cols;
+  }
+};
+
+const Kind& Lab() {
+  static const Kind k("record_lab_results", kLabCols, kLabN);
+  return k;
+}
+const Kind& Enc() {
+  static const Kind k("record_encounters", kEncCols, kEncN);
+  return k;
+}
+const Kind& Diag() {
+  static const Kind k("record_diagnoses", kDiagCols, kDiagN);
+  return k;
+}
+const Kind& Doc() {
+  static const Kind k("record_documents", kDocCols, kDocN);
+  return k;
+}
+
+template <typename R>
+std::vector<Arg> Common(const R& r) {
+  return {r.message_id, r.source_id, r.facility_id, r.item_key, int64_t{1}, int64_t{1}, int64_t{0}};
+}
+
+// Inserts one row, superseding the current row of its item_key.
+Status Put(SqlSession& s, const Kind& k, const std::string& item_key, std::vector<Arg> args) {
+  int64_t old_id = 0, old_version = 0;
+  HIE_RETURN_IF_ERROR(s.Query(k.find.c_str(), {item_key}, [&](const Row& r) {
+    if (r.Int(1) > old_version) {
+      old_id = r.Int(0);
+      old_version = r.Int(1);
+    }
+  }));
+  args[kVersionArg] = old_version + 1;
+  int64_t id = 0;
+  HIE_RETURN_IF_ERROR(s.Query(k.insert.c_str(), args, [&](const Row& r) { id = r.Int(0); }));
+  if (id == 0)
+    return Status(ErrorCode::kStoreError, "插入记录未返回编号 (insert gave no id)", k.table);
+  if (old_id != 0) HIE_RETURN_IF_ERROR(s.Exec(k.supersede.c_str(), {id, old_id}));
+  return Status::Ok();
+}
+
+template <typename R>
+void ReadCommon(const Row& r, R& out) {
+  out.id = r.Int(0);
+  out.message_id = r.Int(1);
+  out.source_id = r.Int(2);
+  out.facility_id = r.Str(3);
+  out.item_key = r.Str(4);
+  out.version = static_cast<int>(r.Int(5));
+  out.current = r.Int(6) != 0;
+  out.superseded_by = r.Int(7);
+}
+
+LabResultRow LabFrom(const Row& r) {
+  LabResultRow x;
+  ReadCommon(r, x);
+  size_t i = 8;
+  x.status = r.Str(i++);
+  x.code_system = r.Str(i++);
+  x.code = r.Str(i++);
+  x.display = r.Str(i++);
+  x.std_code = r.Str(i++);
+  x.std_display = r.Str(i++);
+  x.value = r.Str(i++);
+  x.value_type = r.Str(i++);
+  x.unit = r.Str(i++);
+  x.std_unit = r.Str(i++);
+  x.reference_range = r.Str(i++);
+  x.abnormal_flag = r.Str(i++);
+  x.specimen = r.Str(i++);
+  x.performing_facility = r.Str(i++);
+  x.verifier = r.Str(i++);
+  x.report_id = r.Str(i++);
+  x.effective_ms = r.Int(i++);
+  x.issued_ms = r.Int(i++);
+  x.resource = r.Str(i++);
+  x.recorded_at_ms = r.Int(i++);
+  return x;
+}
+
+EncounterRow EncFrom(const Row& r) {
+  EncounterRow x;
+  ReadCommon(r, x);
+  size_t i = 8;
+  x.visit_number = r.Str(i++);
+  x.encounter_class = r.Str(i++);
+  x.status = r.Str(i++);
+  x.department = r.Str(i++);
+  x.attending = r.Str(i++);
+  x.start_ms = r.Int(i++);
+  x.end_ms = r.Int(i++);
+  x.resource = r.Str(i++);
+  x.recorded_at_ms = r.Int(i++);
+  return x;
+}
+
+DiagnosisRow DiagFrom(const Row& r) {
+  DiagnosisRow x;
+  ReadCommon(r, x);
+  size_t i = 8;
+  x.code_system = r.Str(i++);
+  x.code = r.Str(i++);
+  x.display = r.Str(i++);
+  x.std_code = r.Str(i++);
+  x.std_display = r.Str(i++);
+  x.clinical_status = r.Str(i++);
+  x.visit_number = r.Str(i++);
+  x.recorded_ms = r.Int(i++);
+  x.resource = r.Str(i++);
+  x.recorded_at_ms = r.Int(i++);
+  return x;
+}
+
+DocumentRow DocFrom(const Row& r) {
+  DocumentRow x;
+  ReadCommon(r, x);
+  size_t i = 8;
+  x.type_code = r.Str(i++);
+  x.title = r.Str(i++);
+  x.document_id = r.Str(i++);
+  x.effective_ms = r.Int(i++);
+  x.content = r.Str(i++);
+  x.canonical = r.Str(i++);
+  x.recorded_at_ms = r.Int(i++);
+  return x;
+}
+
+AccessEventRow AccessFrom(const Row& r) {
+  AccessEventRow a;
+  a.id = r.Int(0);
+  a.at_ms = r.Int(1);
+  a.actor = r.Str(2);
+  a.facility_id = r.Str(3);
+  a.person_id = r.Int(4);
+  a.what = r.Str(5);
+  a.detail = r.Str(6);
+  return a;
+}
+
+// The IN list of a person's sources, padded (repeating the last id) to a
+// power of two so a handful of statement shapes serve every person.
+std::string SourceList(const std::vector<int64_t>& ids, int from, std::vector<Arg>& args) {
+  size_t n = 1;
+  while (n < ids.size()) n *= 2;
+  for (size_t i = 0; i < n; ++i) args.emplace_back(ids[std::min(i, ids.size() - 1)]);
+  return Params(from, static_cast<int>(n));
+}
+
+int ClampLimit(int limit, int max) { return std::clamp(limit, 1, max); }
+
+class SqlRecordStore final : public RecordStore {
+ public:
+  explicit SqlRecordStore(std::unique_ptr<empisql::SessionSource> s) : s_(std::move(s)) {}
+  ~SqlRecordStore() override { Close(); }
+
+  Result<std::vector<LabResultRow>> LabResults(const LabResultFilter& f) override {
+    if (f.source_ids.empty()) return std::vector<LabResultRow>{};
+    // The page's ids from the covering index (newest first), then its rows.
+    std::vector<Arg> args;
+    std::string inner = "SELECT id FROM record_lab_results WHERE source_id IN (" +
+                        SourceList(f.source_ids, 1, args) + ")";
+    auto next = [&] { return "$" + std::to_string(args.size() + 1); };
+    if (!f.include_history) inner += " AND is_current = 1";
+    if (!f.code.empty()) {
+      inner += " AND (code = " + next();
+      args.emplace_back(f.code);
+      inner += " OR std_code = " + next() + ")";
+      args.emplace_back(f.code);
+    }
+    if (!f.facility_id.empty()) {
+      inner += " AND (facility_id = " + next();
+      args.emplace_back(f.facility_id);
+      inner += " OR performing_facility = " + next() + ")";
+      args.emplace_back(f.facility_id);
+    }
+    if (f.since_ms > 0) {
+      inner += " AND effective_ms >= " + next();
+      args.emplace_back(f.since_ms);
+    }
+    if (f.before_id > 0) {
+      inner += " AND (effective_ms < " + next();
+      args.emplace_back(f.before_ms);
+      inner += " OR (effective_ms = " + next();
+      args.emplace_back(f.before_ms);
+      inner += " AND id < " + next() + "))";
+      args.emplace_back(f.before_id);
+    }
+    inner += " ORDER BY effective_ms DESC, id DESC LIMIT " + next();
+    args.emplace_back(static_cast<int64_t>(ClampLimit(f.limit, 1000)));
+    const std::string sql = "SELECT " + Lab().select_cols +
+                            " FROM record_lab_results WHERE id IN (" + inner +
+                            ") ORDER BY effective_ms DESC, id DESC";
+    return Many<LabResultRow>(sql, std::move(args), LabFrom);
+  }
+
+  Result<std::vector<LabResultRow>> LabResultHistory(const std::string& item_key) override {
+    return Many<LabResultRow>("SELECT " + Lab().select_cols +
+                                  " FROM record_lab_results WHERE item_key = $1 ORDER BY version",
+                              {item_key}, LabFrom);
+  }
+
+  Result<std::vector<EncounterRow>> Encounters(const std::vector<int64_t>& source_ids,
+                                               int limit) override {
+    return ByPerson<EncounterRow>(Enc().select_cols, "record_encounters", "start_ms", source_ids,
+                                  limit, EncFrom);
+  }
+  Result<std::vector<DiagnosisRow>> Diagnoses(const std::vector<int64_t>& source_ids,
+                                              int limit) override {
+    return ByPerson<DiagnosisRow>(Diag().select_cols, "record_diagnoses", "recorded_ms", source_ids,
+                                  limit, DiagFrom);
+  }
+  Result<std::vector<DocumentRow>> Documents(const std::vector<int64_t>& source_ids,
+                                             int limit) override {
+    static const std::string cols = std::string("id, ") + kCommon + ", " + kDocIndexCols;
+    return ByPerson<DocumentRow>(cols, "record_documents", "effective_ms", source_ids, limit,
+                                 DocFrom);
+  }
+  Result<std::optional<DocumentRow>> GetDocument(int64_t id) override {
+    HIE_ASSIGN_OR_RETURN(auto rows, Many<DocumentRow>("SELECT " + Doc().select_cols +
+                                                          " FROM record_documents WHERE id = $1",
+                                                      {id}, DocFrom));
+    if (rows.empty()) return std::optional<DocumentRow>();
+    return std::optional<DocumentRow>(std::move(rows.front()));
+  }
+
+  Status AppendAccess(const std::vector<AccessEventRow>& events) override {
+    if (events.empty()) return Status::Ok();
+    return s_->WithSession(true, [&](SqlSession& s) -> Status {
+      HIE_RETURN_IF_ERROR(s.Begin(/*sync=*/true));
+      Status st;
+      for (const auto& e : events) {
+        st = s.Exec(
+            "INSERT INTO record_access (at, actor, facility_id, person_id, what, detail) VALUES "
+            "($1, $2, $3, $4, $5, $6)",
+            {e.at_ms, e.actor, e.facility_id, e.person_id, e.what,
+             e.detail.empty() ? "{}" : e.detail});
+        if (!st.ok()) break;
+      }
+      if (st.ok()) st = s.Commit();
+      if (!st.ok()) s.Rollback();
+      return st;
+    });
+  }
+  Result<std::vector<AccessEventRow>> AccessOfPerson(int64_t person_id, int limit) override {
+    return Many<AccessEventRow>(
+        "SELECT id, at, actor, facility_id, person_id, what, detail FROM record_access "
+        "WHERE person_id = $1 ORDER BY id DESC LIMIT $2",
+        {person_id, static_cast<int64_t>(ClampLimit(limit, 10000))}, AccessFrom);
+  }
+
+  void Close() override {
+    std::lock_guard<std::mutex> lock(close_mu_);
+    if (s_) s_->Close();
+  }
+
+ private:
+  template <typename T, typename F>
+  Result<std::vector<T>> ByPerson(const std::string& cols, const char* table, const char* time_col,
+                                  const std::vector<int64_t>& source_ids, int limit, F from) {
+    if (source_ids.empty()) return std::vector<T>{};
+    std::vector<Arg> args;
+    const std::string in = SourceList(source_ids, 1, args);
+    const std::string sql = "SELECT " + cols + " FROM " + table + " WHERE source_id IN (" + in +
+                            ") AND is_current = 1 ORDER BY " + time_col + " DESC, id DESC LIMIT $" +
+                            std::to_string(args.size() + 1);
+    args.emplace_back(static_cast<int64_t>(ClampLimit(limit, 1000)));
+    return Many<T>(sql, std::move(args), from);
+  }
+
+  template <typename T, typename F>
+  Result<std::vector<T>> Many(const std::string& sql, std::vector<Arg> args, F from) {
+    std::vector<T> out;
+    Status st = s_->WithSession(false, [&](SqlSession& s) {
+      return s.Query(sql.c_str(), args, [&](const Row& r) { out.push_back(from(r)); });
+    });
+    if (!st.ok()) return st;
+    return out;
+  }
+
+  std::unique_ptr<empisql::SessionSource> s_;
+  std::mutex close_mu_;
+};
+
+}  // namespace
+
+Status ApplyRecordIn(SqlSession& s, const RecordWrite& w, const std::set<int64_t>& skip) {
+  auto skipped = [&](int64_t message_id) { return skip.count(message_id) != 0; };
+  for (const auto& r : w.lab_results) {
+    if (skipped(r.message_id)) continue;
+    auto args = Common(r);
+    for (Arg a : std::initializer_list<Arg>{r.status,
+                                            r.code_system,
+                                            r.code,
+                                            r.display,
+                                            r.std_code,
+                                            r.std_display,
+                                            r.value,
+                                            r.value_type,
+                                            r.unit,
+                                            r.std_unit,
+                                            r.reference_range,
+                                            r.abnormal_flag,
+                                            r.specimen,
+                                            r.performing_facility,
+                                            r.verifier,
+                                            r.report_id,
+                                            r.effective_ms,
+                                            r.issued_ms,
+                                            r.resource,
+                                            r.recorded_at_ms}) {
+      args.push_back(std::move(a));
+    }
+    HIE_RETURN_IF_ERROR(Put(s, Lab(), r.item_key, std::move(args)));
+  }
+  for (const auto& r : w.encounters) {
+    if (skipped(r.message_id)) continue;
+    auto args = Common(r);
+    for (Arg a : std::initializer_list<Arg>{r.visit_number, r.encounter_class, r.status,
+                                            r.department, r.attending, r.start_ms, r.end_ms,
+                                            r.resource, r.recorded_at_ms}) {
+      args.push_back(std::move(a));
+    }
+    HIE_RETURN_IF_ERROR(Put(s, Enc(), r.item_key, std::move(args)));
+  }
+  for (const auto& r : w.diagnoses) {
+    if (skipped(r.message_id)) continue;
+    auto args = Common(r);
+    for (Arg a : std::initializer_list<Arg>{r.code_system, r.code, r.display, r.std_code,
+                                            r.std_display, r.clinical_status, r.visit_number,
+                                            r.recorded_ms, r.resource, r.recorded_at_ms}) {
+      args.push_back(std::move(a));
+    }
+    HIE_RETURN_IF_ERROR(Put(s, Diag(), r.item_key, std::move(args)));
+  }
+  for (const auto& r : w.documents) {
+    if (skipped(r.message_id)) continue;
+    auto args = Common(r);
+    for (Arg a : std::initializer_list<Arg>{r.type_code, r.title, r.document_id, r.effective_ms,
+                                            r.content, r.canonical, r.recorded_at_ms}) {
+      args.push_back(std::move(a));
+    }
+    HIE_RETURN_IF_ERROR(Put(s, Doc(), r.item_key, std::move(args)));
+  }
+  return Status::Ok();
+}
+
+std::unique_ptr<RecordStore> MakeSqlRecordStore(std::unique_ptr<empisql::SessionSource> sessions) {
+  return std::make_unique<SqlRecordStore>(std::move(sessions));
+}
+
+}  // namespace hie::recordsql
