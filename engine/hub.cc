@@ -85,6 +85,13 @@ Status Hub::Start() {
     empi_ = std::move(empi).value();
   }
 
+  if (terminology_->configured()) {
+    // The unmapped-code register survives restarts: loaded now, flushed
+    // every second off the ACK path (engine/terminology_service.h).
+    auto unmapped = OpenUnmappedStore(uri, so.durable_full);
+    if (!unmapped.ok()) return unmapped.status();
+    HIE_RETURN_IF_ERROR(terminology_->StartPersist(std::move(unmapped).value(), so.durable_full));
+  }
   renderer_ = std::make_unique<Renderer>(terminology_.get());
   delivery_ = std::make_unique<DeliveryService>(config_, *store_, env_, metrics_, *renderer_);
   terminology_->StartAudit(store_.get());
@@ -232,6 +239,8 @@ void Hub::Shutdown() {
   if (empi_) empi_->Stop();
   // 3a. Check the codes of what was committed (reads the store, so before it closes).
   if (terminology_) terminology_->StopAudit();
+  // The register's last counts, before the store closes.
+  if (terminology_) terminology_->StopPersist();
   // Retention stops between two of its steps.
   if (retention_) retention_->Stop();
   // 3. Flush the writer: every queued commit finishes and releases its answer.

@@ -17,14 +17,17 @@
 #include "connectors/mllp/mllp_server.h"
 #include "core/env.h"
 #include "core/metrics.h"
+#include "engine/access_log.h"
 #include "engine/config.h"
 #include "engine/delivery.h"
 #include "engine/empi_service.h"
 #include "engine/intake.h"
 #include "engine/pipeline.h"
+#include "engine/recognition.h"
 #include "engine/rest_api.h"
 #include "engine/retention.h"
 #include "engine/terminology_service.h"
+#include "store/record_store.h"
 #include "store/store.h"
 
 namespace hie {
@@ -57,6 +60,9 @@ class Hub {
   std::unique_ptr<Store> store_;
   std::unique_ptr<EmpiService> empi_;  // when empi.enabled
   std::unique_ptr<Renderer> renderer_;
+  std::unique_ptr<RecordStore> records_;             // the shared record (with the EMPI)
+  std::unique_ptr<AccessLog> access_;                // every read of a person's data
+  std::unique_ptr<RecognitionCatalogue> recognition_;  // config `recognition`
   std::unique_ptr<DeliveryService> delivery_;
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<Intake> intake_;

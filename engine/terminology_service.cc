@@ -59,11 +59,17 @@ TerminologyService::TerminologyService(std::string dir, std::vector<std::string>
     audit_dropped_ = &metrics->GetCounter(
         "hie_terminology_check_dropped_total",
         "Messages not checked because the check queue was full (over a million waiting)");
+    flush_failed_ = &metrics->GetCounter(
+        "hie_terminology_unmapped_flush_failed_total",
+        "Writes of the unmapped register to the store that failed (retried at the next flush)");
   }
   Resolve();
 }
 
-TerminologyService::~TerminologyService() { StopAudit(); }
+TerminologyService::~TerminologyService() {
+  StopAudit();
+  StopPersist();
+}
 
 void TerminologyService::Resolve() {
   auto r = std::make_shared<Resolved>();
@@ -279,12 +285,23 @@ void TerminologyService::AuditLoop() {
   }
   using Clock = std::chrono::steady_clock;
   Clock::time_point last_done{};
+  Clock::time_point drain_deadline{};
   std::unique_lock lock(audit_mu_);
   while (true) {
     audit_cv_.wait(lock, [this] { return audit_stopping_ || !audit_queue_.empty(); });
-    // Stopping: what is still queued is dropped - the register lives in
-    // memory and goes with the process.
-    if (audit_stopping_) break;
+    // Stopping: what is still queued is checked at full speed for up to
+    // kAuditDrainBudget (the register is persisted at StopPersist), the rest
+    // is dropped and said so.
+    if (audit_stopping_) {
+      if (drain_deadline == Clock::time_point{}) drain_deadline = Clock::now() + kAuditDrainBudget;
+      if (audit_queue_.empty()) break;
+      if (Clock::now() >= drain_deadline) {
+        HIE_LOG_WARN("停止时 {} 条消息的术语检查未做 (terminology check of {} queued messages "
+                     "skipped at shutdown)",
+                     audit_queue_.size(), audit_queue_.size());
+        break;
+      }
+    }
     // While messages keep arriving (a burst), take one item per kAuditBusyPace
     // only; full speed once intake has been quiet for kAuditQuiet. On two
     // cores even an idle-priority thread costs the intake threads (shared
@@ -292,7 +309,8 @@ void TerminologyService::AuditLoop() {
     const Clock::time_point now = Clock::now();
     const auto quiet_for = now - audit_last_enqueue_;
     const auto since_done = now - last_done;
-    if (audit_flush_ == 0 && quiet_for < kAuditQuiet && since_done < kAuditBusyPace) {
+    if (!audit_stopping_ && audit_flush_ == 0 && quiet_for < kAuditQuiet &&
+        since_done < kAuditBusyPace) {
       audit_cv_.wait_for(lock, std::min<Clock::duration>(kAuditQuiet - quiet_for,
                                                          kAuditBusyPace - since_done));
       continue;
@@ -334,6 +352,130 @@ void TerminologyService::AuditOne(const AuditItem& item) {
     m = std::move(got).value();
   }
   CheckCommitted(m);
+}
+
+// ---------------------------------------------------------------- persistence
+
+namespace {
+
+UnmappedRow ToRow(const UnmappedEntry& e) {
+  UnmappedRow r;
+  r.system = e.system;
+  r.code = e.code;
+  r.facility = e.facility;
+  r.target_system = e.target_system;
+  r.display = e.display;
+  r.sample_message_id = e.sample_message_id;
+  r.count = static_cast<int64_t>(e.count);
+  r.first_seen_ms = e.first_seen_ms;
+  r.last_seen_ms = e.last_seen_ms;
+  return r;
+}
+
+}  // namespace
+
+Status TerminologyService::StartPersist(std::unique_ptr<UnmappedStore> store, bool sync,
+                                        std::chrono::milliseconds interval) {
+  UnmappedRegister& reg = terminology_.unmapped();
+  size_t loaded = 0;
+  Status st = store->Load([&](const UnmappedRow& r) {
+    UnmappedEntry e;
+    e.system = r.system;
+    e.code = r.code;
+    e.facility = r.facility;
+    e.target_system = r.target_system;
+    e.display = r.display;
+    e.sample_message_id = r.sample_message_id;
+    e.count = r.count > 0 ? static_cast<uint64_t>(r.count) : 0;
+    e.first_seen_ms = r.first_seen_ms;
+    e.last_seen_ms = r.last_seen_ms;
+    reg.Load(e);
+    ++loaded;
+  });
+  if (!st.ok()) {
+    store->Close();
+    return Status(st.code(),
+                  "读不到未映射代码登记 (cannot load the unmapped-code register): " + st.message(),
+                  "terminology_unmapped");
+  }
+  reg.EnableChangeTracking();
+  // Codes that a map added while the hub was down now translate: they go
+  // from the register now and from the table at the first flush.
+  const size_t pruned = reg.PruneResolved(*terminology_.Current());
+  HIE_LOG_INFO("未映射代码登记已载入 (unmapped-code register loaded): {} 条 (entries), {} 条已可翻译 "
+               "(now translate, removed)",
+               loaded, pruned);
+  {
+    std::lock_guard lock(persist_mu_);
+    persist_store_ = std::move(store);
+    persist_sync_ = sync;
+  }
+  {
+    std::lock_guard lock(persist_wait_mu_);
+    persist_stopping_ = false;
+  }
+  persist_thread_ = std::thread([this, interval] { PersistLoop(interval); });
+  return Status::Ok();
+}
+
+Status TerminologyService::FlushUnmapped() {
+  std::lock_guard lock(persist_mu_);
+  if (!persist_store_) return Status::Ok();
+  UnmappedRegister& reg = terminology_.unmapped();
+  UnmappedRegister::Changes changes = reg.TakeChanges();
+  if (changes.empty()) return Status::Ok();
+  UnmappedChangesRow rows;
+  rows.removed.reserve(changes.removed.size());
+  rows.added.reserve(changes.added.size());
+  for (const auto& e : changes.removed) rows.removed.push_back(ToRow(e));
+  for (const auto& e : changes.added) rows.added.push_back(ToRow(e));
+  Status st = persist_store_->Apply(rows, persist_sync_);
+  if (!st.ok()) {
+    reg.ReturnChanges(std::move(changes));  // the next flush writes them
+    if (flush_failed_) flush_failed_->Inc();
+  }
+  return st;
+}
+
+void TerminologyService::PersistLoop(std::chrono::milliseconds interval) {
+  std::unique_lock lock(persist_wait_mu_);
+  bool warned = false;
+  while (!persist_stopping_) {
+    persist_cv_.wait_for(lock, interval, [this] { return persist_stopping_; });
+    if (persist_stopping_) break;
+    lock.unlock();
+    Status st = FlushUnmapped();
+    if (!st.ok() && !warned) {
+      HIE_LOG_WARN("未映射代码登记写入失败，稍后重试 (unmapped-code register write failed, retrying "
+                   "at the next flush): {}",
+                   st.ToString());
+    }
+    if (st.ok() && warned) {
+      HIE_LOG_INFO("未映射代码登记写入恢复 (unmapped-code register writes recovered)");
+    }
+    warned = !st.ok();
+    lock.lock();
+  }
+}
+
+void TerminologyService::StopPersist() {
+  {
+    std::lock_guard lock(persist_wait_mu_);
+    persist_stopping_ = true;
+  }
+  persist_cv_.notify_all();
+  if (persist_thread_.joinable()) persist_thread_.join();
+  Status st = FlushUnmapped();
+  if (!st.ok()) {
+    HIE_LOG_WARN("停止时未映射代码登记写入失败 (unmapped-code register: last write at shutdown "
+                 "failed): {}",
+                 st.ToString());
+  }
+  std::lock_guard lock(persist_mu_);
+  if (persist_store_) {
+    persist_store_->Close();
+    persist_store_.reset();
+  }
 }
 
 }  // namespace hie

@@ -20,9 +20,17 @@
 // canonical model does not map (ORM, SIU, ...) get the older ER7 check
 // (CheckMessage: OBX-3 and PID-8).
 //
+// The unmapped register is persisted (StartPersist): loaded from the store at
+// start, and what changed is written by a flusher thread every second (and
+// at StopPersist) in one small transaction, never per message and never on
+// the ACK path. A crash loses at most the occurrences of the last unflushed
+// second. The flusher runs at normal priority: it holds the database's write
+// lock briefly and must not be starved while holding it.
+//
 // Thread rules: every method is safe from any thread. Load/Reload serialise
 // among themselves; CheckMessage/RecordUnmapped/Audit never take the reload
-// lock. StartAudit/StopAudit from the hub's main thread.
+// lock. StartAudit/StopAudit/StartPersist/StopPersist from the hub's main
+// thread.
 #pragma once
 
 #include <atomic>
@@ -44,6 +52,7 @@
 #include "core/status.h"
 #include "mappings/hl7v2/er7.h"
 #include "store/store.h"
+#include "store/unmapped_store.h"
 #include "terminology/terminology.h"
 
 namespace hie {
@@ -120,15 +129,29 @@ class TerminologyService {
   // messages queued without their bytes. Before StartAudit, Audit() checks
   // on the calling thread.
   void StartAudit(Store* store);
-  // Stops the worker; what is still queued is dropped (the register is in
-  // memory and ends with the process), later Audit() calls too. Idempotent.
+  // Stops the worker: what is still queued is checked for up to 2 s (then
+  // dropped, with a log line); later Audit() calls are dropped. Idempotent.
   void StopAudit();
   // Queues a committed message for the check. Never blocks, never parses.
   void Audit(AuditItem item);
   // Blocks until every message queued so far has been checked (tests, drain).
   void WaitAuditIdle();
 
+  // Persistence of the unmapped register: loads `store`'s rows into the
+  // register (entries that the current maps translate are pruned, and so
+  // deleted at the first flush), then flushes every `interval` on a thread
+  // of its own. `sync`: each flush reaches the disk (durability full).
+  // Error: the load failed (the hub refuses to start; nothing started).
+  Status StartPersist(std::unique_ptr<UnmappedStore> store, bool sync,
+                      std::chrono::milliseconds interval = std::chrono::seconds(1));
+  // Writes what changed since the last flush now (also the flusher's step).
+  // On error the changes stay in memory for the next flush.
+  Status FlushUnmapped();
+  // Stops the flusher, flushes a last time and closes the store. Idempotent.
+  void StopPersist();
+
  private:
+  void PersistLoop(std::chrono::milliseconds interval);
   void AuditLoop();
   void AuditOne(const AuditItem& item);
 
@@ -161,6 +184,7 @@ class TerminologyService {
   // Pacing of the check during a burst (see AuditLoop).
   static constexpr std::chrono::milliseconds kAuditQuiet{100};
   static constexpr std::chrono::milliseconds kAuditBusyPace{50};
+  static constexpr std::chrono::milliseconds kAuditDrainBudget{2000};
   Store* audit_store_ = nullptr;
   std::mutex audit_mu_;
   std::condition_variable audit_cv_;       // worker waits for items
@@ -174,6 +198,15 @@ class TerminologyService {
   bool audit_running_ = false;
   bool audit_stopped_ = false;  // StopAudit ran: later Audit() calls are dropped
   std::thread audit_thread_;
+  // Persistence of the register (StartPersist).
+  std::mutex persist_mu_;  // one flush at a time; guards persist_store_
+  std::unique_ptr<UnmappedStore> persist_store_;
+  bool persist_sync_ = false;
+  std::mutex persist_wait_mu_;
+  std::condition_variable persist_cv_;
+  bool persist_stopping_ = false;
+  std::thread persist_thread_;
+  Counter* flush_failed_ = nullptr;
   Counter* audited_ = nullptr;
   Counter* audit_dropped_ = nullptr;
   Counter* unmapped_total_ = nullptr;

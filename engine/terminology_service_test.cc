@@ -8,10 +8,13 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "core/env.h"
 #include "core/metrics.h"
 #include "mappings/hl7v2/er7.h"
+#include "store/open.h"
+#include "store/unmapped_store.h"
 
 namespace hie {
 namespace {
@@ -158,6 +161,103 @@ TEST_F(TerminologyServiceTest, RejectedReloadKeepsOldMapsAndGoodReloadPrunes) {
   EXPECT_GT(svc->terminology().generation(), gen);
   EXPECT_TRUE(Check(*svc, Oru("XYZ^尿酸^L", "M")).empty()) << "new row must be used";
   EXPECT_EQ(svc->unmapped().size(), 0u) << "register forgets codes that now translate";
+}
+
+// The register survives a restart: flushed to the store, loaded by the next
+// service on the same database; a code a reload made translatable leaves
+// the table too.
+TEST_F(TerminologyServiceTest, RegisterPersistsAcrossRestartAndPrunedCodesLeaveTheTable) {
+  const std::string uri = "sqlite:" + (dir_ / "hub.db").string();
+  StoreOptions so;
+  so.durable_full = false;
+  auto store = OpenStore(uri, so);  // migrations: 0006 creates the table
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto open_unmapped = [&] {
+    auto u = OpenUnmappedStore(uri, false);
+    EXPECT_TRUE(u.ok()) << u.status().ToString();
+    return std::move(u).value();
+  };
+  {
+    auto svc = Make(dir_.string());
+    ASSERT_TRUE(svc->Load().ok());
+    // A long interval: only the explicit flushes and StopPersist write.
+    ASSERT_TRUE(svc->StartPersist(open_unmapped(), false, std::chrono::hours(1)).ok());
+    svc->RecordUnmapped(Check(*svc, Oru("XYZ^尿酸^L", "M")), "TEST", 41);
+    svc->RecordUnmapped(Check(*svc, Oru("ABC^肌酐^L", "M")), "TEST", 42);
+    ASSERT_TRUE(svc->FlushUnmapped().ok());
+    env_.Advance(1000);
+    svc->RecordUnmapped(Check(*svc, Oru("XYZ^尿酸^L", "M")), "TEST", 43);
+    svc->StopPersist();  // the last flush
+  }
+  {
+    auto svc = Make(dir_.string());
+    ASSERT_TRUE(svc->Load().ok());
+    ASSERT_TRUE(svc->StartPersist(open_unmapped(), false, std::chrono::hours(1)).ok());
+    auto entries = svc->unmapped().Snapshot();
+    ASSERT_EQ(entries.size(), 2u);
+    EXPECT_EQ(entries[0].code, "XYZ");
+    EXPECT_EQ(entries[0].count, 2u);
+    EXPECT_EQ(entries[0].display, "尿酸");
+    EXPECT_EQ(entries[0].sample_message_id, "41");
+    EXPECT_EQ(entries[0].last_seen_ms - entries[0].first_seen_ms, 1000);
+    EXPECT_EQ(entries[1].code, "ABC");
+    // County IT maps XYZ and reloads: pruned in memory, deleted at the flush.
+    Write("local-TEST.csv", std::string(kLocalMap) + "local:TEST,XYZ,尿酸,LOINC,3084-1,尿酸\n");
+    ASSERT_TRUE(svc->Reload().ok());
+    ASSERT_EQ(svc->unmapped().size(), 1u);
+    svc->StopPersist();
+  }
+  {
+    auto svc = Make(dir_.string());
+    ASSERT_TRUE(svc->Load().ok());
+    ASSERT_TRUE(svc->StartPersist(open_unmapped(), false, std::chrono::hours(1)).ok());
+    auto entries = svc->unmapped().Snapshot();
+    ASSERT_EQ(entries.size(), 1u);
+    EXPECT_EQ(entries[0].code, "ABC");
+    EXPECT_EQ(entries[0].count, 1u);
+    svc->StopPersist();
+  }
+  // A map added while the hub was down: the stored row goes at the next start.
+  Write("local-TEST.csv", std::string(kLocalMap) + "local:TEST,XYZ,尿酸,LOINC,3084-1,尿酸\n"
+                                                   "local:TEST,ABC,肌酐,LOINC,2160-0,肌酐\n");
+  {
+    auto svc = Make(dir_.string());
+    ASSERT_TRUE(svc->Load().ok());
+    ASSERT_TRUE(svc->StartPersist(open_unmapped(), false, std::chrono::hours(1)).ok());
+    EXPECT_EQ(svc->unmapped().size(), 0u);
+    svc->StopPersist();
+  }
+  auto check = open_unmapped();
+  int rows = 0;
+  ASSERT_TRUE(check->Load([&](const UnmappedRow&) { ++rows; }).ok());
+  EXPECT_EQ(rows, 0);
+  check->Close();
+  (*store)->Close();
+}
+
+TEST_F(TerminologyServiceTest, FlusherWritesWithoutBeingAsked) {
+  const std::string uri = "sqlite:" + (dir_ / "hub.db").string();
+  StoreOptions so;
+  so.durable_full = false;
+  auto store = OpenStore(uri, so);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto svc = Make(dir_.string());
+  ASSERT_TRUE(svc->Load().ok());
+  auto u = OpenUnmappedStore(uri, false);
+  ASSERT_TRUE(u.ok()) << u.status().ToString();
+  ASSERT_TRUE(svc->StartPersist(std::move(u).value(), false, std::chrono::milliseconds(20)).ok());
+  svc->RecordUnmapped(Check(*svc, Oru("XYZ^尿酸^L", "M")), "TEST", 41);
+  auto reader = OpenUnmappedStore(uri, false);
+  ASSERT_TRUE(reader.ok());
+  int64_t count = 0;
+  for (int i = 0; i < 200 && count == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_TRUE((*reader)->Load([&](const UnmappedRow& r) { count += r.count; }).ok());
+  }
+  EXPECT_EQ(count, 1);
+  svc->StopPersist();
+  (*reader)->Close();
+  (*store)->Close();
 }
 
 TEST_F(TerminologyServiceTest, NotConfigured) {

@@ -26,21 +26,33 @@ std::string MakeKey(std::string_view system, std::string_view code, std::string_
 
 UnmappedRegister::UnmappedRegister(size_t max_entries) : max_entries_(max_entries) {}
 
+UnmappedRegister::Shard& UnmappedRegister::ShardOf(const std::string& key) {
+  return shards_[std::hash<std::string>{}(key) % kShards];
+}
+
+UnmappedRegister::Slot* UnmappedRegister::Insert(Shard& shard, std::string key,
+                                                 const UnmappedEntry& e) {
+  // Reserve a slot in the global bound before inserting.
+  if (total_.fetch_add(1, std::memory_order_relaxed) >= max_entries_) {
+    total_.fetch_sub(1, std::memory_order_relaxed);
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return nullptr;
+  }
+  auto [it, inserted] = shard.entries.emplace(std::move(key), Slot{e, 0});
+  return &it->second;
+}
+
 void UnmappedRegister::Record(std::string_view system, std::string_view code,
                               std::string_view display, std::string_view facility,
                               std::string_view message_id, int64_t now_ms,
                               std::string_view target_system) {
   std::string key = MakeKey(system, code, facility, target_system);
-  Shard& shard = shards_[std::hash<std::string>{}(key) % kShards];
+  Shard& shard = ShardOf(key);
+  const bool tracking = tracking_.load(std::memory_order_relaxed);
   std::lock_guard lock(shard.mu);
   auto it = shard.entries.find(key);
+  Slot* slot = nullptr;
   if (it == shard.entries.end()) {
-    // Reserve a slot in the global bound before inserting.
-    if (total_.fetch_add(1, std::memory_order_relaxed) >= max_entries_) {
-      total_.fetch_sub(1, std::memory_order_relaxed);
-      dropped_.fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
     UnmappedEntry e;
     e.system = system;
     e.code = code;
@@ -51,22 +63,84 @@ void UnmappedRegister::Record(std::string_view system, std::string_view code,
     e.first_seen_ms = now_ms;
     e.last_seen_ms = now_ms;
     e.count = 1;
-    shard.entries.emplace(std::move(key), std::move(e));
+    slot = Insert(shard, tracking ? key : std::move(key), e);
+    if (slot == nullptr) return;
+  } else {
+    slot = &it->second;
+    UnmappedEntry& e = slot->e;
+    ++e.count;
+    if (e.display.empty() && !display.empty()) e.display = display;
+    if (e.sample_message_id.empty() && !message_id.empty()) e.sample_message_id = message_id;
+    e.first_seen_ms = std::min(e.first_seen_ms, now_ms);
+    e.last_seen_ms = std::max(e.last_seen_ms, now_ms);
+  }
+  if (tracking) {
+    if (slot->pending == 0) shard.dirty.push_back(std::move(key));
+    ++slot->pending;
+  }
+}
+
+void UnmappedRegister::EnableChangeTracking() { tracking_.store(true, std::memory_order_relaxed); }
+
+UnmappedRegister::Changes UnmappedRegister::TakeChanges() {
+  Changes out;
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard.mu);
+    for (UnmappedEntry& r : shard.removed) out.removed.push_back(std::move(r));
+    shard.removed.clear();
+    for (const std::string& key : shard.dirty) {
+      auto it = shard.entries.find(key);
+      if (it == shard.entries.end() || it->second.pending == 0) continue;  // pruned since
+      UnmappedEntry e = it->second.e;
+      e.count = it->second.pending;
+      it->second.pending = 0;
+      out.added.push_back(std::move(e));
+    }
+    shard.dirty.clear();
+  }
+  return out;
+}
+
+void UnmappedRegister::ReturnChanges(Changes changes) {
+  for (UnmappedEntry& r : changes.removed) {
+    std::string key = MakeKey(r.system, r.code, r.facility, r.target_system);
+    Shard& shard = ShardOf(key);
+    std::lock_guard lock(shard.mu);
+    shard.removed.push_back(std::move(r));
+  }
+  for (const UnmappedEntry& a : changes.added) {
+    std::string key = MakeKey(a.system, a.code, a.facility, a.target_system);
+    Shard& shard = ShardOf(key);
+    std::lock_guard lock(shard.mu);
+    auto it = shard.entries.find(key);
+    if (it == shard.entries.end()) continue;  // pruned meanwhile: nothing to write any more
+    if (it->second.pending == 0) shard.dirty.push_back(std::move(key));
+    it->second.pending += a.count;
+  }
+}
+
+void UnmappedRegister::Load(const UnmappedEntry& stored) {
+  std::string key = MakeKey(stored.system, stored.code, stored.facility, stored.target_system);
+  Shard& shard = ShardOf(key);
+  std::lock_guard lock(shard.mu);
+  auto it = shard.entries.find(key);
+  if (it == shard.entries.end()) {
+    (void)Insert(shard, std::move(key), stored);
     return;
   }
-  UnmappedEntry& e = it->second;
-  ++e.count;
-  if (e.display.empty() && !display.empty()) e.display = display;
-  if (e.sample_message_id.empty() && !message_id.empty()) e.sample_message_id = message_id;
-  e.first_seen_ms = std::min(e.first_seen_ms, now_ms);
-  e.last_seen_ms = std::max(e.last_seen_ms, now_ms);
+  UnmappedEntry& e = it->second.e;
+  e.count += stored.count;
+  if (e.display.empty()) e.display = stored.display;
+  if (e.sample_message_id.empty()) e.sample_message_id = stored.sample_message_id;
+  e.first_seen_ms = std::min(e.first_seen_ms, stored.first_seen_ms);
+  e.last_seen_ms = std::max(e.last_seen_ms, stored.last_seen_ms);
 }
 
 std::vector<UnmappedEntry> UnmappedRegister::Snapshot() const {
   std::vector<UnmappedEntry> out;
   for (const Shard& shard : shards_) {
     std::lock_guard lock(shard.mu);
-    for (const auto& [key, e] : shard.entries) out.push_back(e);
+    for (const auto& [key, slot] : shard.entries) out.push_back(slot.e);
   }
   std::sort(out.begin(), out.end(), [](const UnmappedEntry& a, const UnmappedEntry& b) {
     if (a.count != b.count) return a.count > b.count;
@@ -117,11 +191,13 @@ std::string UnmappedRegister::ToConceptMapCsv() const {
 
 size_t UnmappedRegister::PruneResolved(const TerminologySnapshot& snapshot) {
   size_t dropped = 0;
+  const bool tracking = tracking_.load(std::memory_order_relaxed);
   for (Shard& shard : shards_) {
     std::lock_guard lock(shard.mu);
     for (auto it = shard.entries.begin(); it != shard.entries.end();) {
-      const UnmappedEntry& e = it->second;
+      const UnmappedEntry& e = it->second.e;
       if (!e.target_system.empty() && snapshot.Translate(e.system, e.code, e.target_system).found) {
+        if (tracking) shard.removed.push_back(e);
         it = shard.entries.erase(it);
         ++dropped;
       } else {
@@ -138,6 +214,8 @@ void UnmappedRegister::Clear() {
     std::lock_guard lock(shard.mu);
     total_.fetch_sub(shard.entries.size(), std::memory_order_relaxed);
     shard.entries.clear();
+    shard.dirty.clear();
+    shard.removed.clear();
   }
 }
 

@@ -2,6 +2,11 @@
 // with how often, when first and last, and one sample message id, so county
 // IT can see what to add to a map (GET /api/v1/terminology/unmapped) and
 // download the blanks as a concept-map CSV to fill in.
+// Persistence (the hub's, engine/terminology_service.h): once change tracking
+// is on, the register remembers per entry the occurrences not yet handed out
+// and the entries pruned since, and TakeChanges() hands them out (a flusher
+// writes them to the store about once a second); Load() merges stored
+// entries back at start. Without tracking nothing extra is kept.
 // Thread rules: all methods are safe from any thread. Record() takes one of
 // 16 shard mutexes, so concurrent traffic rarely contends; the register is
 // bounded (max_entries) so a sender spraying garbage cannot exhaust memory.
@@ -55,17 +60,49 @@ class UnmappedRegister {
   // Returns how many were dropped.
   size_t PruneResolved(const TerminologySnapshot& snapshot);
 
-  void Clear();
+  // --- persistence ---------------------------------------------------------
+  // What changed since the last TakeChanges: `added` holds, per entry with
+  // new occurrences, its key, display, sample, first/last seen and in
+  // `count` the occurrences since the last take; `removed` the keys pruned
+  // (PruneResolved) since. A key both pruned and seen again is in both (the
+  // removal applies first).
+  struct Changes {
+    std::vector<UnmappedEntry> removed;
+    std::vector<UnmappedEntry> added;
+    bool empty() const { return removed.empty() && added.empty(); }
+  };
+  // From now on Record and PruneResolved keep what TakeChanges returns.
+  void EnableChangeTracking();
+  Changes TakeChanges();
+  // Puts back what TakeChanges returned and could not be written (the next
+  // take returns it again, merged with what came since).
+  void ReturnChanges(Changes changes);
+  // Merges a stored entry (count = its stored total): added to an entry of
+  // the same key, else inserted within max_entries (else dropped and
+  // counted). Not a change: TakeChanges does not return it.
+  void Load(const UnmappedEntry& stored);
+
+  void Clear();  // memory only (not tracked as removals)
   size_t size() const;
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
  private:
   static constexpr size_t kShards = 16;
+  struct Slot {
+    UnmappedEntry e;
+    uint64_t pending = 0;  // occurrences not yet handed out by TakeChanges
+  };
   struct Shard {
     mutable std::mutex mu;
-    std::unordered_map<std::string, UnmappedEntry> entries;
+    std::unordered_map<std::string, Slot> entries;
+    std::vector<std::string> dirty;      // keys whose pending went 0 -> n (tracking)
+    std::vector<UnmappedEntry> removed;  // pruned since the last take (tracking)
   };
+  Shard& ShardOf(const std::string& key);
+  // Inserts a new slot within the bound; nullptr when full (counted).
+  Slot* Insert(Shard& shard, std::string key, const UnmappedEntry& e);
   size_t max_entries_;
+  std::atomic<bool> tracking_{false};
   std::atomic<size_t> total_{0};
   std::atomic<uint64_t> dropped_{0};
   std::array<Shard, kShards> shards_;

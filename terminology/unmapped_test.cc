@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <map>
 #include <thread>
 
 #include "terminology/csv.h"
@@ -45,6 +47,101 @@ TEST(UnmappedTest, ConcurrentRecordsCountExactly) {
     }
   }
   EXPECT_EQ(reg.dropped(), 0u);
+}
+
+TEST(UnmappedTest, ChangeTrackingHandsOutEachOccurrenceOnce) {
+  UnmappedRegister reg;
+  reg.Record("local:F", "OLD", "", "F", "1", 10, "LOINC");  // before tracking: not a change
+  reg.EnableChangeTracking();
+  EXPECT_TRUE(reg.TakeChanges().empty());
+  reg.Record("local:F", "OLD", "", "F", "2", 20, "LOINC");
+  reg.Record("local:F", "XT", "血糖", "F", "3", 30, "LOINC");
+  reg.Record("local:F", "XT", "", "F", "4", 40, "LOINC");
+  auto c = reg.TakeChanges();
+  ASSERT_EQ(c.added.size(), 2u);
+  std::map<std::string, UnmappedEntry> by;
+  for (const auto& e : c.added) by[e.code] = e;
+  EXPECT_EQ(by.at("OLD").count, 1u);  // only what came since
+  EXPECT_EQ(by.at("OLD").first_seen_ms, 10);
+  EXPECT_EQ(by.at("XT").count, 2u);
+  EXPECT_EQ(by.at("XT").display, "血糖");
+  EXPECT_EQ(by.at("XT").sample_message_id, "3");
+  EXPECT_EQ(by.at("XT").last_seen_ms, 40);
+  EXPECT_TRUE(reg.TakeChanges().empty());
+  // A failed write is returned and comes back merged with what came since.
+  reg.Record("local:F", "XT", "", "F", "5", 50, "LOINC");
+  reg.ReturnChanges(std::move(c));
+  auto again = reg.TakeChanges();
+  uint64_t xt = 0, old = 0;
+  for (const auto& e : again.added) (e.code == "XT" ? xt : old) += e.count;
+  EXPECT_EQ(xt, 3u);
+  EXPECT_EQ(old, 1u);
+  EXPECT_EQ(again.added.size(), 2u);
+  // The register's own totals never changed by taking.
+  for (const auto& e : reg.Snapshot()) EXPECT_EQ(e.count, e.code == "XT" ? 3u : 2u);
+}
+
+TEST(UnmappedTest, ConcurrentRecordsAndTakesLoseNothing) {
+  UnmappedRegister reg;
+  reg.EnableChangeTracking();
+  constexpr int kThreads = 3, kPerThread = 20000;
+  std::atomic<bool> done{false};
+  uint64_t taken = 0;
+  std::thread taker([&] {
+    while (!done.load()) {
+      for (const auto& e : reg.TakeChanges().added) taken += e.count;
+    }
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&reg] {
+      for (int i = 0; i < kPerThread; ++i) {
+        reg.Record("local:F", "C" + std::to_string(i % 37), "", "F", "m", i, "LOINC");
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  done = true;
+  taker.join();
+  for (const auto& e : reg.TakeChanges().added) taken += e.count;
+  EXPECT_EQ(taken, static_cast<uint64_t>(kThreads * kPerThread));
+}
+
+TEST(UnmappedTest, LoadMergesStoredEntriesWithinTheBound) {
+  UnmappedRegister reg(2);
+  reg.EnableChangeTracking();
+  reg.Record("local:F", "A", "", "F", "9", 900, "LOINC");
+  UnmappedEntry a;
+  a.system = "local:F";
+  a.code = "A";
+  a.facility = "F";
+  a.target_system = "LOINC";
+  a.display = "甲";
+  a.sample_message_id = "1";
+  a.count = 10;
+  a.first_seen_ms = 100;
+  a.last_seen_ms = 800;
+  reg.Load(a);
+  UnmappedEntry b = a;
+  b.code = "B";
+  reg.Load(b);
+  UnmappedEntry c = a;
+  c.code = "C";
+  reg.Load(c);  // beyond the bound
+  EXPECT_EQ(reg.size(), 2u);
+  EXPECT_EQ(reg.dropped(), 1u);
+  auto entries = reg.Snapshot();
+  ASSERT_EQ(entries.size(), 2u);
+  EXPECT_EQ(entries[0].code, "A");
+  EXPECT_EQ(entries[0].count, 11u);
+  EXPECT_EQ(entries[0].first_seen_ms, 100);
+  EXPECT_EQ(entries[0].last_seen_ms, 900);
+  EXPECT_EQ(entries[0].display, "甲");
+  EXPECT_EQ(entries[0].sample_message_id, "9");
+  // Loaded counts are not changes; only A's own occurrence is.
+  auto ch = reg.TakeChanges();
+  ASSERT_EQ(ch.added.size(), 1u);
+  EXPECT_EQ(ch.added[0].count, 1u);
 }
 
 TEST(UnmappedTest, SeparatesFacilitiesAndIsBounded) {
