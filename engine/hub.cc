@@ -93,6 +93,16 @@ Status Hub::Start() {
     HIE_RETURN_IF_ERROR(terminology_->StartPersist(std::move(unmapped).value(), so.durable_full));
   }
   renderer_ = std::make_unique<Renderer>(terminology_.get());
+  if (empi_) {
+    // The shared record's read side (rows hang on EMPI source records): its
+    // tables, the access log every read goes through, the catalogue.
+    auto records = OpenRecordStore(uri);
+    if (!records.ok()) return records.status();
+    records_ = std::move(records).value();
+    access_ = std::make_unique<AccessLog>(*records_, env_, metrics_);
+    access_->Start();
+  }
+  recognition_ = std::make_unique<RecognitionCatalogue>(config_.recognition);
   delivery_ = std::make_unique<DeliveryService>(config_, *store_, env_, metrics_, *renderer_);
   terminology_->StartAudit(store_.get());
   pipeline_ = std::make_unique<Pipeline>(
@@ -114,6 +124,10 @@ Status Hub::Start() {
   deps.draining = &draining_;
   deps.terminology = terminology_.get();
   deps.empi = empi_.get();
+  deps.records = records_.get();
+  deps.access = access_.get();
+  deps.recognition = recognition_.get();
+  deps.renderer = renderer_.get();
   if (empi_) {
     // After the commit and the ACK: the patient is resolved off that path.
     intake_->SetOnAccepted([this](int64_t id) { empi_->OnCommitted(id); });
@@ -237,6 +251,9 @@ void Hub::Shutdown() {
   if (delivery_) delivery_->Stop();
   // The EMPI finishes the message in hand; the rest is resolved at the next start.
   if (empi_) empi_->Stop();
+  // Reads answered so far have their access events; later ones are refused.
+  if (access_) access_->Stop();
+  if (records_) records_->Close();
   // 3a. Check the codes of what was committed (reads the store, so before it closes).
   if (terminology_) terminology_->StopAudit();
   // The register's last counts, before the store closes.
