@@ -92,6 +92,20 @@ bool HasUnmappedMark(const json& cc) {
   return canonical::FindExtension(cc, kUnmappedExtension) != nullptr;
 }
 
+// A translation found now (a map added since, `hie terminology
+// retranslate`): the element is no longer unmapped.
+void ClearUnmappedMark(json& cc) {
+  auto ext = cc.find("extension");
+  if (ext == cc.end() || !ext->is_array()) return;
+  for (size_t i = 0; i < ext->size(); ++i) {
+    if (StrOf((*ext)[i], "url") == kUnmappedExtension) {
+      ext->erase(i);
+      break;
+    }
+  }
+  if (ext->empty()) cc.erase(ext);
+}
+
 json MakeCoding(std::string_view system, std::string_view code, std::string_view display) {
   json c = json::object();
   c["system"] = std::string(system);
@@ -132,10 +146,12 @@ struct Applier {
           const Concept* known = snap.FindConcept(target, norm);
           codings.push_back(
               MakeCoding(target_name, norm, known ? known->display : std::string_view()));
+          ClearUnmappedMark(cc);
           ++out.normalized;
           return;
         }
       }
+      ClearUnmappedMark(cc);
       ++out.standard;
       return;
     }
@@ -156,6 +172,7 @@ struct Applier {
         if (const Concept* c = snap.FindConcept(target, r.code)) display = c->display;
       }
       codings.push_back(MakeCoding(target_name, r.code, display));
+      ClearUnmappedMark(cc);
       if (s == target) {
         ++out.standard;
       } else {

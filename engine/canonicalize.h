@@ -77,7 +77,9 @@ struct TerminologyOutcome {
 // the standard system itself; the first hit is appended as
 // {"system": <standard name>, "code", "display"}. No hit: the element gets
 // kUnmappedExtension and, when `unmapped` is given, one UnmappedFind.
-// Idempotent: applying twice adds nothing the second time.
+// Idempotent: applying twice adds nothing the second time. Applied again
+// with a snapshot that now translates an element marked unmapped (a map
+// added since), the translation is appended and the mark removed.
 TerminologyOutcome ApplyTerminology(canonical::CanonicalMessage& msg,
                                     const TerminologySnapshot& snapshot,
                                     std::vector<UnmappedFind>* unmapped = nullptr);

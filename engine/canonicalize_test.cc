@@ -261,6 +261,37 @@ TEST(ApplyTerminologyTest, SystemsByOidAliasOrShortNameMeet) {
   EXPECT_EQ(canonical::FindExtension(p["identifier"][1]["type"], kUnmappedExtension), nullptr);
 }
 
+TEST(ApplyTerminologyTest, ALaterMapTranslatesAMarkedElementAndClearsTheMark) {
+  // Stored with the maps of the day: the local code XT is unmapped.
+  auto m = Canonicalize(Record(Oru("F1", "XT^血糖^L", "M", "10E9/L"), "application/hl7-v2", "F1"));
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ApplyTerminology(*m, *Snapshot());
+  ASSERT_NE(Ext(Res(*m, "Observation")["code"], kUnmappedExtension), nullptr);
+  ASSERT_NE(Ext(*Ext(Res(*m, "Observation"), canonical::kUnitExtension), kUnmappedExtension),
+            nullptr);
+  // County IT adds the rows; applying again (retranslation) adds the
+  // standard codes beside the originals and drops the marks.
+  auto later = Snapshot({{"local-F1.csv", std::string(kMapHeader) +
+                                              "local:F1,XT,血糖,LOINC,2345-7,葡萄糖\n"
+                                              "local:F1,10E9/L,,UCUM,10*9/L,\n"}});
+  std::vector<UnmappedFind> finds;
+  TerminologyOutcome out = ApplyTerminology(*m, *later, &finds);
+  EXPECT_EQ(out.translated, 2);
+  const json& obs = Res(*m, "Observation");
+  ASSERT_EQ(obs["code"]["coding"].size(), 2u);
+  EXPECT_EQ(obs["code"]["coding"][0]["code"], "XT");
+  EXPECT_EQ(obs["code"]["coding"][1]["code"], "2345-7");
+  EXPECT_FALSE(obs["code"].contains("extension")) << obs["code"].dump();
+  const json& unit = *Ext(obs, canonical::kUnitExtension);
+  EXPECT_EQ(unit["coding"].back()["code"], "10*9/L");
+  EXPECT_EQ(Ext(unit, kUnmappedExtension), nullptr);
+  for (const auto& f : finds) EXPECT_NE(f.code, "XT");
+  // And once more: nothing changes.
+  const json before = m->bundle;
+  ApplyTerminology(*m, *later);
+  EXPECT_EQ(m->bundle, before);
+}
+
 TEST(ApplyTerminologyTest, UnknownStandardCodeAndUnknownUnitAreUnmapped) {
   auto snap = Snapshot();
   auto m = Canonicalize(
