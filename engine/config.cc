@@ -292,7 +292,7 @@ const Keys kMllpKeys = {"max_message_bytes", "idle_timeout"};
 const Keys kHttpKeys = {"max_body_bytes"};
 const Keys kPipelineKeys = {"workers"};
 const Keys kFacilityKeys = {"id", "name", "kind", "charset", "card_reader"};
-const Keys kEmpiKeys = {"enabled", "weights"};
+const Keys kEmpiKeys = {"enabled", "weights", "record"};
 const Keys kTerminologyKeys = {"dir"};
 const Keys kDestinationKeys = {"id",    "type",        "url",     "address", "path",  "format",
                                "retry", "concurrency", "timeout", "headers", "paused"};
@@ -639,6 +639,7 @@ Status Loader::LoadLimits(const YAML::Node& root, Config* c) const {
     HIE_RETURN_IF_ERROR(CheckMap(e, "empi", kEmpiKeys));
     HIE_RETURN_IF_ERROR(OptBool(e, "enabled", "empi", &c->empi.enabled));
     HIE_RETURN_IF_ERROR(OptStr(e, "weights", "empi", &c->empi.weights));
+    HIE_RETURN_IF_ERROR(OptBool(e, "record", "empi", &c->empi.record));
   }
   return Status::Ok();
 }

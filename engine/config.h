@@ -102,6 +102,10 @@ struct RetentionConfig {
 struct EmpiConfig {
   bool enabled = true;  // key enabled: resolve patients of ADT/ORU messages
   std::string weights;  // key weights: a weights JSON file; "" = the built-in county-v1
+  // key record: write each resolved message's lab results, encounters,
+  // diagnoses and documents into the shared record (issue 6) with its
+  // resolution.
+  bool record = true;
 };
 
 // key `recognition`: the mutual-recognition catalogue (检查检验结果互认, issue

@@ -5,9 +5,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <optional>
 
 #include "core/log.h"
 #include "engine/canonicalize.h"
+#include "engine/record_extract.h"
 #include "mappings/hl7v2/charset.h"
 #include "mappings/hl7v2/er7.h"
 
@@ -26,6 +29,21 @@ std::string NodeName() {
 // several nodes a message may become visible below ids already seen; each
 // scan looks this far below the highest id it saw.
 constexpr int64_t kScanWindow = 2000;
+
+// "3 项检验结果 (lab results), 1 份文档 (documents)".
+std::string RecordSummary(const RecordWrite& r) {
+  std::string out;
+  auto part = [&](size_t n, const char* what) {
+    if (n == 0) return;
+    if (!out.empty()) out += ", ";
+    out += std::to_string(n) + what;
+  };
+  part(r.lab_results.size(), " 项检验结果 (lab results)");
+  part(r.encounters.size(), " 次就诊 (encounters)");
+  part(r.diagnoses.size(), " 条诊断 (diagnoses)");
+  part(r.documents.size(), " 份文档 (documents)");
+  return out;
+}
 
 std::string Fixed(double v) {
   char buf[32];
@@ -54,6 +72,14 @@ EmpiService::EmpiService(const Config& config, Store& store, std::unique_ptr<Emp
   skipped_ = &metrics.GetCounter("hie_empi_skipped_total",
                                  "Messages whose patient could not be resolved (no usable PID)");
   errors_ = &metrics.GetCounter("hie_empi_errors_total", "EMPI resolutions that failed");
+  const char* rows_help = "Rows written into the shared record, by kind";
+  record_rows_[0] = &metrics.GetCounter("hie_record_rows_total", rows_help, "kind=\"lab_result\"");
+  record_rows_[1] = &metrics.GetCounter("hie_record_rows_total", rows_help, "kind=\"encounter\"");
+  record_rows_[2] = &metrics.GetCounter("hie_record_rows_total", rows_help, "kind=\"diagnosis\"");
+  record_rows_[3] = &metrics.GetCounter("hie_record_rows_total", rows_help, "kind=\"document\"");
+  record_errors_ = &metrics.GetCounter(
+      "hie_record_errors_total",
+      "Resolved messages whose clinical content could not be read into the shared record");
   seconds_ = &metrics.GetHistogram("hie_empi_resolve_seconds",
                                    "Time to resolve one message's patient (read, match, commit)",
                                    {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5});
@@ -69,7 +95,7 @@ EmpiService::~EmpiService() {
 }
 
 bool EmpiService::Resolves(std::string_view t) {
-  if (t.rfind("ORU^R01", 0) == 0) return true;
+  if (t.rfind("ORU^R01", 0) == 0 || t.rfind("MDM^T02", 0) == 0) return true;
   for (const char* e :
        {"ADT^A01", "ADT^A04", "ADT^A05", "ADT^A08", "ADT^A28", "ADT^A31", "ADT^A40"}) {
     if (t.rfind(e, 0) == 0) return true;
@@ -338,15 +364,22 @@ Status EmpiService::ResolveLocked(int64_t message_id) {
     Trace(message_id, "skipped", "未识别患者 (patient not resolved): " + why.message());
     return Status::Ok();
   };
+  // Kept for the shared record: the canonical model (CDA / FHIR) or the
+  // parsed ER7 (HL7 v2; it views `text`).
+  std::optional<canonical::CanonicalMessage> canonical;
+  std::string text;
+  std::optional<Er7Message> parsed;
   auto read = [&]() -> Result<PatientInput> {
     if (SourceFormatOf(msg.content_type) != SourceFormat::kHl7v2) {
       // CDA / FHIR: through the canonical model.
-      HIE_ASSIGN_OR_RETURN(auto canonical, Canonicalize(msg));
-      return ExtractPatient(canonical, msg.facility_id);
+      HIE_ASSIGN_OR_RETURN(auto c, Canonicalize(msg));
+      canonical = std::move(c);
+      return ExtractPatient(*canonical, msg.facility_id);
     }
-    HIE_ASSIGN_OR_RETURN(auto text, DecodeToUtf8(msg.raw, msg.charset));
-    HIE_ASSIGN_OR_RETURN(auto parsed, Er7Message::Parse(text));
-    return ExtractPatient(parsed, msg.facility_id);
+    HIE_ASSIGN_OR_RETURN(text, DecodeToUtf8(msg.raw, msg.charset));
+    HIE_ASSIGN_OR_RETURN(auto p, Er7Message::Parse(text));
+    parsed = std::move(p);
+    return ExtractPatient(*parsed, msg.facility_id);
   };
   auto in = read();
   if (!in.ok()) return skip(in.status());
@@ -501,10 +534,34 @@ Status EmpiService::ResolveLocked(int64_t message_id) {
       a40 = "; ADT^A40: 未找到被合并的记录 (prior record not known)";
     }
   }
+  // The shared record: the message's rows on the source it resolved to,
+  // in the same Apply (a failure to read them never stops the resolution).
+  std::string recorded;
+  if (config_.empi.record) {
+    RecordInput rin;
+    rin.message = &msg;
+    rin.canonical = &canonical;
+    rin.er7 = parsed ? &*parsed : nullptr;
+    rin.source_id = row.id;
+    rin.now_ms = now;
+    auto snapshot = terminology_ != nullptr ? terminology_->Current() : nullptr;
+    if (!snapshot) snapshot = TerminologySnapshot::Empty();
+    auto rec = ExtractRecord(rin, *snapshot);
+    if (rec.ok()) {
+      plan.record = std::move(rec).value();
+      if (!plan.record.empty()) recorded = "; 共享档案 (record): " + RecordSummary(plan.record);
+    } else {
+      record_errors_->Inc();
+      recorded = "; 未写入共享档案 (not recorded): " + rec.status().message();
+    }
+  }
   // Not synced: a crash may lose it, and the scan at start resolves the
   // message again (ids above the last resolved one); operations stay synced.
   plan.sync = false;
+  const std::array<size_t, 4> rows = {plan.record.lab_results.size(), plan.record.encounters.size(),
+                                      plan.record.diagnoses.size(), plan.record.documents.size()};
   HIE_RETURN_IF_ERROR(Commit(plan));
+  for (size_t i = 0; i < rows.size(); ++i) record_rows_[i]->Inc(static_cast<int64_t>(rows[i]));
   if (outcome == "update") {
     resolved_update_->Inc();
   } else if (outcome == "auto_link") {
@@ -515,7 +572,8 @@ Status EmpiService::ResolveLocked(int64_t message_id) {
     resolved_new_->Inc();
   }
   HIE_LOG_DEBUG("EMPI: message {} -> {} ({})", message_id, EmpiId(person), outcome);
-  Trace(message_id, outcome, "患者主索引 (EMPI) " + EmpiId(person) + ": " + detail + a40);
+  Trace(message_id, outcome,
+        "患者主索引 (EMPI) " + EmpiId(person) + ": " + detail + a40 + recorded);
   return Status::Ok();
 }
 
@@ -623,6 +681,7 @@ Status EmpiService::Commit(Plan& plan) {
     w.history[i].id = next_.history + 1 + static_cast<int64_t>(i);
   }
   w.messages = plan.messages;
+  w.record = std::move(plan.record);
   w.sync = plan.sync;
   HIE_RETURN_IF_ERROR(empi_->Apply(w));
   // Committed: the ids are used, the index follows.
@@ -654,7 +713,8 @@ namespace hie {
 
 Result<std::unique_ptr<EmpiService>> OpenEmpiService(const Config& config,
                                                      const std::string& store_uri, Store& store,
-                                                     Env& env, MetricsRegistry& metrics) {
+                                                     Env& env, MetricsRegistry& metrics,
+                                                     const TerminologyService* terminology) {
   Result<empi::FsModel> model = config.empi.weights.empty()
                                     ? empi::FsModel::FromJson(BuiltinEmpiWeights())
                                     : empi::FsModel::Load(config.empi.weights);
@@ -668,6 +728,7 @@ Result<std::unique_ptr<EmpiService>> OpenEmpiService(const Config& config,
   auto svc = std::make_unique<EmpiService>(
       config, store, std::move(es).value(),
       std::make_shared<const empi::FsModel>(std::move(model).value()), env, metrics);
+  svc->SetTerminology(terminology);
   HIE_RETURN_IF_ERROR(svc->Load());
   HIE_LOG_INFO("患者主索引 (EMPI): 权重 (weights) {}", config.empi.weights.empty()
                                                            ? std::string("county-v1 (built in)")

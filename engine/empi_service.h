@@ -22,6 +22,14 @@
 // the resolver (trace "deferred"), PIX and person reads come from the store,
 // PDQ and write operations answer kUnavailable naming the resolver.
 //
+// The shared record (issue 6, engine/record_extract.h): with empi.record on,
+// the message's lab results, encounters, diagnoses and documents are read
+// from it (canonical model, terminology of the current snapshot) and written
+// in the SAME Apply as its resolution, on the source record it resolved to;
+// a message resolved before is skipped, so its rows are never doubled.
+// CDA documents of other kinds (typed MDM^T02) are resolved too, so every
+// received document enters the record.
+//
 // Operations (link, unlink, merge, unmerge, review accept/reject) and A40
 // each append a history row (the audit trail) with who did it. Logs carry
 // message ids and EMPI ids only, never names, ID numbers or phones.
@@ -51,6 +59,7 @@
 #include "empi/record_normalizer.h"
 #include "engine/config.h"
 #include "engine/empi_records.h"
+#include "engine/terminology_service.h"
 #include "store/empi_store.h"
 #include "store/store.h"
 
@@ -72,8 +81,11 @@ class EmpiService {
   // Finishes the message in hand; the rest is resolved at the next start.
   void Stop();
 
-  // ADT A01/A04/A05/A08/A28/A31/A40 and ORU^R01.
+  // ADT A01/A04/A05/A08/A28/A31/A40, ORU^R01 and MDM^T02 (documents).
   static bool Resolves(std::string_view message_type);
+  // The terminology the shared record's rows are translated with (null:
+  // none, original codes only). Call before Start.
+  void SetTerminology(const TerminologyService* terminology) { terminology_ = terminology; }
   // A message was committed: queue it (never blocks; a full queue is left
   // to the store scan). Messages of other types are skipped by the worker.
   void OnCommitted(int64_t message_id);
@@ -130,6 +142,7 @@ class EmpiService {
     std::map<int64_t, EmpiPersonRow> persons;  // new persons / explicit state changes
     std::set<int64_t> touched;                 // persons whose golden record to redo
     bool sync = true;                          // see EmpiWrite::sync
+    RecordWrite record;                        // the shared record's rows (EmpiWrite::record)
   };
   Status Commit(Plan& plan);
   Result<EmpiPersonRow> PersonForPlan(Plan& plan, int64_t id);
@@ -149,6 +162,7 @@ class EmpiService {
 
   const Config& config_;
   Store& store_;
+  const TerminologyService* terminology_ = nullptr;
   std::unique_ptr<EmpiStore> empi_;
   std::shared_ptr<const empi::FsModel> model_;
   Env& env_;
@@ -184,6 +198,8 @@ class EmpiService {
   Counter* skipped_;
   Counter* errors_;
   Histogram* seconds_;
+  Counter* record_rows_[4];  // lab results, encounters, diagnoses, documents
+  Counter* record_errors_;
 };
 
 }  // namespace hie
@@ -193,8 +209,9 @@ namespace hie {
 // Everything the hub needs for the EMPI: the weights (empi.weights, or the
 // built-in ones), the EMPI tables of the store at `store_uri` (opened and
 // migrated already), the index loaded. kConfigError for a bad weights file.
-Result<std::unique_ptr<EmpiService>> OpenEmpiService(const Config& config,
-                                                     const std::string& store_uri, Store& store,
-                                                     Env& env, MetricsRegistry& metrics);
+// `terminology` (may be null) translates the shared record's rows.
+Result<std::unique_ptr<EmpiService>> OpenEmpiService(
+    const Config& config, const std::string& store_uri, Store& store, Env& env,
+    MetricsRegistry& metrics, const TerminologyService* terminology = nullptr);
 
 }  // namespace hie

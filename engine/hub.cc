@@ -80,7 +80,7 @@ Status Hub::Start() {
   store_ = std::move(store).value();
   if (config_.empi.enabled) {
     // The index is loaded (streamed) from the store before traffic starts.
-    auto empi = OpenEmpiService(config_, uri, *store_, env_, metrics_);
+    auto empi = OpenEmpiService(config_, uri, *store_, env_, metrics_, terminology_.get());
     if (!empi.ok()) return empi.status();
     empi_ = std::move(empi).value();
   }
