@@ -1,6 +1,7 @@
 #include "engine/access_log.h"
 
 #include <future>
+#include <memory>
 
 #include "core/log.h"
 
@@ -63,6 +64,37 @@ void AccessLog::Record(AccessEventRow ev, std::function<void(Status)> done) {
     return;
   }
   cv_.notify_one();
+}
+
+void AccessLog::RecordAll(std::vector<AccessEventRow> evs, std::function<void(Status)> done) {
+  if (evs.empty()) {
+    done(Status::Ok());
+    return;
+  }
+  struct Join {
+    std::mutex mu;
+    size_t left;
+    Status first;
+    std::function<void(Status)> done;
+  };
+  auto join = std::make_shared<Join>();
+  join->left = evs.size();
+  join->done = std::move(done);
+  for (auto& ev : evs) {
+    Record(std::move(ev), [join](Status st) {
+      std::function<void(Status)> fire;
+      Status out;
+      {
+        std::lock_guard lock(join->mu);
+        if (!st.ok() && join->first.ok()) join->first = st;
+        if (--join->left == 0) {
+          fire = std::move(join->done);
+          out = join->first;
+        }
+      }
+      if (fire) fire(out);
+    });
+  }
 }
 
 Status AccessLog::RecordSync(AccessEventRow ev) {

@@ -48,6 +48,10 @@ class AccessLog {
   // Stamps `ev.at_ms` (Env) and queues it; `done(OK)` once it is durable,
   // `done(error)` when it could not be written.
   void Record(AccessEventRow ev, std::function<void(Status)> done);
+  // Several events of one read (PIX/PDQ answering several persons): `done`
+  // once, after all of them, with the first error if any failed. No events:
+  // done(OK) at once.
+  void RecordAll(std::vector<AccessEventRow> evs, std::function<void(Status)> done);
   // Record and wait (CLI tools, tests).
   Status RecordSync(AccessEventRow ev);
 

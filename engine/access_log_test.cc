@@ -157,6 +157,31 @@ TEST(AccessLogTest, FailedAppendFailsEveryReadOfTheBatch) {
   EXPECT_TRUE(log.RecordSync(Event(3, "document:9")).ok());
 }
 
+TEST(AccessLogTest, RecordAllAnswersOnceAfterEveryEvent) {
+  FakeRecords store;
+  FakeEnv env;
+  MetricsRegistry metrics;
+  AccessLog log(store, env, metrics);
+  log.Start();
+  std::promise<std::pair<Status, size_t>> p;
+  int calls = 0;
+  log.RecordAll({Event(1, "pix"), Event(2, "pix"), Event(3, "pix")}, [&](Status st) {
+    ++calls;
+    p.set_value({st, store.Rows()});
+  });
+  auto [st, rows] = p.get_future().get();
+  EXPECT_TRUE(st.ok());
+  EXPECT_EQ(rows, 3u);  // all durable before the answer
+  EXPECT_EQ(calls, 1);
+  store.fail = true;
+  std::promise<Status> q;
+  log.RecordAll({Event(1, "pdq"), Event(2, "pdq")}, [&](Status s) { q.set_value(s); });
+  EXPECT_EQ(q.get_future().get().code(), ErrorCode::kUnavailable);
+  bool empty_done = false;
+  log.RecordAll({}, [&](Status s) { empty_done = s.ok(); });
+  EXPECT_TRUE(empty_done);
+}
+
 TEST(AccessLogTest, StoppedLogRefuses) {
   FakeRecords store;
   FakeEnv env;

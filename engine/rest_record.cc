@@ -438,6 +438,45 @@ class Reader {
     Answer(s->person, "summary", std::move(detail), Json(200, j));
   }
 
+  // PIX / PDQ answer golden records: one access event per person answered.
+  void Find() {
+    const std::string identifier = req_.Query("identifier");
+    Result<json> r = Status::Ok();
+    json detail;
+    std::string what;
+    if (!identifier.empty()) {
+      const size_t bar = identifier.find('|');
+      if (bar == std::string::npos) {
+        return Fail(
+            Invalid("identifier 应为 AUTHORITY|VALUE (expected AUTHORITY|VALUE)", "identifier"));
+      }
+      what = "pix";
+      detail = {{"authority", identifier.substr(0, bar)}};  // not the number itself
+      r = d_.empi->Pix(identifier.substr(0, bar), identifier.substr(bar + 1));
+    } else {
+      auto v = PositiveInt(req_.Query("limit"));
+      const int limit = v ? static_cast<int>(std::min<int64_t>(*v, 200)) : 20;
+      what = "pdq";
+      detail = {{"birth_date", req_.Query("birth_date")}, {"sex", req_.Query("sex")}};
+      r = d_.empi->Pdq(req_.Query("name"), req_.Query("birth_date"), req_.Query("sex"), limit);
+    }
+    if (!r.ok()) return Fail(r.status());
+    std::vector<AccessEventRow> events;
+    for (const auto& p : (*r)["patients"]) {
+      AccessEventRow ev;
+      ev.actor = req_.Header("X-User");
+      ev.facility_id = req_.Header("X-Facility-Id");
+      ev.person_id = ParseEmpiId(p.value("empi_id", std::string()));
+      ev.what = what;
+      ev.detail = Dump(detail);
+      if (ev.person_id != 0) events.push_back(std::move(ev));
+    }
+    d_.access->RecordAll(std::move(events),
+                         [respond = respond_, ok = Json(200, *r)](Status st) mutable {
+                           respond(st.ok() ? std::move(ok) : ErrorResponse(st));
+                         });
+  }
+
   void Access(std::string_view id_text) {
     const int64_t id = ParseEmpiId(id_text);
     if (id == 0) {
@@ -489,7 +528,12 @@ bool HandleRecordRequest(const RecordDeps& d, const HttpRequest& req,
     r.Document(parts[1]);
     return true;
   }
-  if (parts[0] != "patients" || parts.size() < 2) return false;
+  if (parts[0] != "patients") return false;
+  if (parts.size() == 1) {
+    if (req.method != "GET") return false;  // the EMPI handler answers
+    r.Find();
+    return true;
+  }
   if (parts.size() == 2) {
     if (req.method != "GET") return false;  // the EMPI handler answers
     r.Person(parts[1]);
