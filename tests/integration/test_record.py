@@ -156,6 +156,14 @@ class RecordTest(H.HubTestCase):
         ])[0])
         self.assertEqual(self.empi_of("WSY01", "T100"), c.empi, "same ID card: one person")
         c.first = self.wait_labs(c.empi, 9)
+        # An outpatient visit with a diagnosis at the county hospital.
+        ctl = H.new_control_id("V")
+        c.visit = f"V{ctl}"
+        self.send("\r".join([
+            H.msh("ADT^A04^ADT_A01", "XQRMYY", ctl), f"EVN|A04|{ts(-5)}", pid("XQRMYY", "C100"),
+            "|".join(["PV1", "1", "O", "内科门诊^^^XQRMYY", "", "", "", "D01^王医生"] + [""] * 11
+                     + [c.visit] + [""] * 24 + [ts(-5)]),  # PV1-19 visit number, PV1-44 admit
+            f"DG1|1||J06.900^急性上呼吸道感染^ICD10||{ts(-5)}|F"]) + "\r")
 
     def by_code(self, results):
         out = {}
@@ -316,9 +324,18 @@ class RecordTest(H.HubTestCase):
         self.assertEqual(latest["718-7"]["facility"], "XQRMYY")
         self.assertIn("recognition", latest["718-7"])
         self.assertIn("6690-2", latest)
-        self.assertIsInstance(s["recent_encounters"], list)
-        self.assertIsInstance(s["active_problems"], list)
-        self.assertTrue(s["documents"], s)
+        visits = [e for e in s["recent_encounters"] if e["visit_number"] == self.visit]
+        self.assertEqual(len(visits), 1, s["recent_encounters"])
+        self.assertEqual((visits[0]["facility"], visits[0]["class"]), ("XQRMYY", "AMB"))
+        self.assertIn("J06.900", [p["code"]["code"] for p in s["active_problems"]], s["active_problems"])
+        # The visit's outpatient record C0002, written on demand.
+        c0002 = [d for d in s["documents"] if d["type_code"] == "C0002" and d["facility"] == "XQRMYY"]
+        self.assertEqual(len(c0002), 1, s["documents"])
+        g = self.get(c0002[0]["href"])
+        self.assertEqual(g.headers.get("x-document-source"), "generated")
+        doc = ET.fromstring(g.body)
+        self.assertIn("2.16.156.10011.2.1.1.22", {t.get("root") for t in doc.iter(f"{HL7}templateId")})
+        self.assertIn("急性上呼吸道感染", g.body.decode("utf-8"))
 
     def test_7_every_read_leaves_an_access_event(self):
         user = H.new_control_id("auditor")
