@@ -101,6 +101,12 @@ Status Hub::Start() {
     records_ = std::move(records).value();
     access_ = std::make_unique<AccessLog>(*records_, env_, metrics_);
     access_->Start();
+    // `hie terminology retranslate`: stored results brought up to date after
+    // a map is added (engine/retranslate.h), on sessions of its own.
+    auto translations = OpenRecordTranslations(uri, so.durable_full);
+    if (!translations.ok()) return translations.status();
+    retranslator_ = std::make_unique<Retranslator>(std::move(translations).value(),
+                                                   *terminology_, env_, &metrics_);
   }
   recognition_ = std::make_unique<RecognitionCatalogue>(config_.recognition);
   delivery_ = std::make_unique<DeliveryService>(config_, *store_, env_, metrics_, *renderer_);
@@ -126,6 +132,7 @@ Status Hub::Start() {
   deps.empi = empi_.get();
   deps.records = records_.get();
   deps.access = access_.get();
+  deps.retranslate = retranslator_.get();
   deps.recognition = recognition_.get();
   deps.renderer = renderer_.get();
   if (empi_) {
@@ -252,6 +259,8 @@ void Hub::Shutdown() {
   // The EMPI finishes the message in hand; the rest is resolved at the next start.
   if (empi_) empi_->Stop();
   // Reads answered so far have their access events; later ones are refused.
+  // A retranslation stops after its page (every page is committed on its own).
+  if (retranslator_) retranslator_->Stop();
   if (access_) access_->Stop();
   if (records_) records_->Close();
   // 3a. Check the codes of what was committed (reads the store, so before it closes).

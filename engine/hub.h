@@ -25,6 +25,7 @@
 #include "engine/pipeline.h"
 #include "engine/recognition.h"
 #include "engine/rest_api.h"
+#include "engine/retranslate.h"
 #include "engine/retention.h"
 #include "engine/terminology_service.h"
 #include "store/record_store.h"
@@ -62,6 +63,7 @@ class Hub {
   std::unique_ptr<Renderer> renderer_;
   std::unique_ptr<RecordStore> records_;             // the shared record (with the EMPI)
   std::unique_ptr<AccessLog> access_;                // every read of a person's data
+  std::unique_ptr<Retranslator> retranslator_;       // with the shared record
   std::unique_ptr<RecognitionCatalogue> recognition_;  // config `recognition`
   std::unique_ptr<DeliveryService> delivery_;
   std::unique_ptr<Pipeline> pipeline_;

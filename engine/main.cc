@@ -4,7 +4,8 @@
 //   messages   list messages of a running hub (REST API)
 //   message    one message with its trace and deliveries
 //   reprocess  run an ERROR message again
-//   terminology check DIR | reload | unmapped [--csv] | translate SYSTEM CODE TARGET
+//   terminology check DIR | reload | unmapped [--csv] | translate SYSTEM CODE TARGET |
+//               retranslate --since DATE [--no-wait]
 //   store migrate --from sqlite:PATH --to postgresql://...  (engine/store_migrate.cc)
 // Exit codes: 0 ok, 1 failure, 2 bad config or usage.
 #include <CLI/CLI.hpp>
@@ -19,6 +20,7 @@
 #include "core/log.h"
 #include "engine/cli_patients.h"
 #include "engine/cli_record.h"
+#include "engine/cli_retranslate.h"
 #include "engine/config.h"
 #include "engine/hub.h"
 #include "engine/store_migrate.h"
@@ -451,7 +453,7 @@ int main(int argc, char** argv) {
   reprocess->add_option("--api", api, "平台的 REST 地址 (hub REST API base URL)");
 
   auto* term = app.add_subcommand("terminology",
-                                  "术语服务 (terminology: check, reload, unmapped, translate)");
+                                  "术语服务 (terminology: check, reload, unmapped, translate, retranslate)");
   term->require_subcommand(1);
   std::string term_dir;
   auto* term_check =
@@ -474,6 +476,19 @@ int main(int argc, char** argv) {
   term_translate->add_option("target", t_target, "目标代码系统 (target system), e.g. GB/T 2261.1")
       ->required();
   term_translate->add_option("--api", api, "平台的 REST 地址 (hub REST API base URL)");
+  hie::RetranslateCliArgs retr;
+  bool retr_no_wait = false;
+  auto* term_retranslate = term->add_subcommand(
+      "retranslate",
+      "用当前映射补全已存结果的标准代码 (give stored results the standard codes of the current "
+      "maps)");
+  term_retranslate
+      ->add_option("--since", retr.since,
+                   "自此时间起记录的结果 (results recorded since: 2026-11-01, RFC 3339)")
+      ->required();
+  term_retranslate->add_option("--api", api, "平台的 REST 地址 (hub REST API base URL)");
+  term_retranslate->add_flag("--no-wait", retr_no_wait,
+                             "开始后立即返回 (return once started; GET the progress later)");
 
   auto* store_cmd = app.add_subcommand("store", "存储维护 (store maintenance: migrate)");
   store_cmd->require_subcommand(1);
@@ -564,6 +579,11 @@ int main(int argc, char** argv) {
   if (*term_reload) return hie::TerminologyReload(api);
   if (*term_unmapped) return hie::TerminologyUnmapped(api, as_csv);
   if (*term_translate) return hie::TerminologyTranslate(api, t_system, t_code, t_target);
+  if (*term_retranslate) {
+    retr.api = api;
+    retr.wait = !retr_no_wait;
+    return hie::TerminologyRetranslate(retr);
+  }
   if (*store_migrate) return hie::StoreMigrate(mig);
   return 2;
 }

@@ -7,6 +7,7 @@
 #include "engine/document_input.h"
 #include "engine/rest_patients.h"
 #include "engine/rest_record.h"
+#include "engine/rest_retranslate.h"
 #include "engine/transform.h"
 
 namespace hie {
@@ -235,6 +236,7 @@ void RestApi::Handle(HttpRequest req, HttpRespond respond) {
       if (method != "POST") return not_allowed();
       return respond(ReloadTerminology());
     }
+    if (sub == "retranslate") return respond(HandleRetranslate(d_.retranslate, req));
   }
   if ((res == "patients" || res == "documents") && d_.empi != nullptr && d_.records != nullptr) {
     RecordDeps rd;

@@ -19,6 +19,7 @@
 #include "engine/intake.h"
 #include "engine/pipeline.h"
 #include "engine/recognition.h"
+#include "engine/retranslate.h"
 #include "engine/terminology_service.h"
 #include "store/record_store.h"
 #include "store/store.h"
@@ -41,6 +42,8 @@ struct RestDeps {
   AccessLog* access = nullptr;
   const RecognitionCatalogue* recognition = nullptr;
   const Renderer* renderer = nullptr;
+  // POST/GET /api/v1/terminology/retranslate; null with the shared record off.
+  Retranslator* retranslate = nullptr;
 };
 
 class RestApi {

@@ -1,0 +1,93 @@
+#include "engine/rest_retranslate.h"
+
+#include <algorithm>
+
+#include "engine/rest_api.h"
+
+namespace hie {
+namespace {
+
+using nlohmann::json;
+
+HttpResponse Json(int status, const json& j) {
+  HttpResponse r;
+  r.status = status;
+  r.body = j.dump(-1, ' ', false, json::error_handler_t::replace);
+  return r;
+}
+
+json Counts(const RetranslateCounts& c) {
+  return json{{"scanned", c.scanned}, {"updated", c.updated}, {"failed", c.failed}};
+}
+
+// "2026-11-01", RFC 3339, or epoch milliseconds (as /messages?since=).
+int64_t ParseSince(const json& v) {
+  if (v.is_number_integer()) return v.get<int64_t>();
+  if (!v.is_string()) return -1;
+  const std::string s = v.get<std::string>();
+  if (s.empty()) return -1;
+  if (std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return s.size() > 15 ? -1 : std::stoll(s);
+  }
+  return ParseTimeMillis(s);
+}
+
+}  // namespace
+
+json RetranslateProgressJson(const RetranslateProgress& p) {
+  json j = {{"state", p.state},
+            {"since", p.started_ms == 0 ? json() : json(FormatTimeMillis(p.since_ms))},
+            {"started_at", p.started_ms == 0 ? json() : json(FormatTimeMillis(p.started_ms))},
+            {"finished_at", p.finished_ms == 0 ? json() : json(FormatTimeMillis(p.finished_ms))},
+            {"terminology_generation", p.generation},
+            {"scanned", p.scanned()},
+            {"updated", p.updated()},
+            {"lab_results", Counts(p.lab_results)},
+            {"diagnoses", Counts(p.diagnoses)},
+            {"documents", Counts(p.documents)}};
+  if (!p.error.empty()) j["error"] = p.error;
+  return j;
+}
+
+HttpResponse HandleRetranslate(Retranslator* r, const HttpRequest& req) {
+  if (req.method != "GET" && req.method != "POST") {
+    HttpResponse r = ErrorResponse(Status(ErrorCode::kInvalidArgument,
+                                          "不支持的方法 (method not allowed) " + req.method,
+                                          req.path));
+    r.status = 405;
+    return r;
+  }
+  if (r == nullptr) {
+    return ErrorResponse(Status(ErrorCode::kConflict,
+                                "共享档案未启用，没有可重新翻译的结果 (the shared record is off: "
+                                "nothing stored to retranslate; needs empi.enabled)",
+                                "empi.enabled"));
+  }
+  if (req.method == "GET") return Json(200, RetranslateProgressJson(r->Progress()));
+  const json body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    return ErrorResponse(Status(ErrorCode::kInvalidArgument,
+                                "请求体应为 JSON 对象 (body must be a JSON object) "
+                                "{\"since\":\"2026-11-01\"}",
+                                ""));
+  }
+  auto it = body.find("since");
+  if (it == body.end() || it->is_null()) {
+    return ErrorResponse(Status(ErrorCode::kRequiredMissing,
+                                "缺少必填字段 (required field missing): since", "/since"));
+  }
+  const int64_t since = ParseSince(*it);
+  if (since < 0) {
+    return ErrorResponse(Status(ErrorCode::kInvalidArgument,
+                                "无法识别的时间 (unreadable time) " + it->dump() +
+                                    "；请用 2026-11-22 或 2026-11-22T08:00:00+08:00",
+                                "/since"));
+  }
+  auto started = r->Start(since);
+  if (!started.ok()) {
+    return ErrorResponse(started.status());
+  }
+  return Json(202, RetranslateProgressJson(*started));
+}
+
+}  // namespace hie
