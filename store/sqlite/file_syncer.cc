@@ -1,7 +1,6 @@
 #include "store/sqlite/file_syncer.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -68,20 +67,14 @@ void FileSyncer::Stop() {
   if (thread_.joinable() && !OnSyncerThread()) thread_.join();
 }
 
-// The WAL file is (re)opened when it is new or was replaced, and its
-// directory synced then, so the file's name is as durable as its content.
+// The file is opened at the first sync, and its directory synced then, so
+// the file's name is as durable as its content. It is never replaced while
+// the store is open (the redo log is emptied in place), so later syncs are
+// one fdatasync each.
 Status FileSyncer::SyncOnce() {
-  struct stat st {};
-  if (::stat(path_.c_str(), &st) != 0) return SysError("stat", path_, errno);
-  if (fd_ < 0 || static_cast<unsigned long long>(st.st_ino) != ino_ ||
-      static_cast<unsigned long long>(st.st_dev) != dev_) {
-    if (fd_ >= 0) ::close(fd_);
+  if (fd_ < 0) {
     fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd_ < 0) return SysError("open", path_, errno);
-    struct stat fst {};
-    if (::fstat(fd_, &fst) != 0) return SysError("fstat", path_, errno);
-    ino_ = static_cast<unsigned long long>(fst.st_ino);
-    dev_ = static_cast<unsigned long long>(fst.st_dev);
     std::string dir = DirOf(path_);
     int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) return SysError("open dir", dir, errno);

@@ -63,9 +63,8 @@ class FileSyncer {
   static void Complete(std::vector<Pending>& batch, const Status& synced);
 
   const std::string path_;
-  std::mutex sync_mu_;  // one sync at a time; guards fd_, ino_, dev_
+  std::mutex sync_mu_;  // one sync at a time; guards fd_
   int fd_ = -1;
-  unsigned long long ino_ = 0, dev_ = 0;
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

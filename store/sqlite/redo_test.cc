@@ -49,18 +49,45 @@ NewMessage Msg(int i) {
   return m;
 }
 
+TEST(RedoLog, Crc32IsTheStandardOne) {
+  EXPECT_EQ(sqlite::Crc32(0, "123456789", 9), 0xCBF43926u);
+  // Any split gives the same checksum (8-byte steps and the byte tail).
+  const std::string text(1000, 'q');
+  const uint32_t whole = sqlite::Crc32(0, text.data(), text.size());
+  for (size_t cut : {0u, 1u, 7u, 8u, 9u, 513u, 999u}) {
+    EXPECT_EQ(sqlite::Crc32(sqlite::Crc32(0, text.data(), cut), text.data() + cut,
+                            text.size() - cut),
+              whole)
+        << cut;
+  }
+}
+
+// Overwrites `n` bytes at `off` with `c`.
+void Scribble(const std::string& path, uint64_t off, size_t n, char c) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(static_cast<std::streamoff>(off));
+  for (size_t i = 0; i < n; ++i) f.put(c);
+}
+
 TEST(RedoLog, RecordsRoundTripAndATornTailIsIgnored) {
   TempDir dir;
   std::string path = dir.path() + "/log";
+  uint64_t end = 0;
   {
     auto log = sqlite::RedoLog::Open(path);
     ASSERT_TRUE(log.ok()) << log.status().ToString();
+    ASSERT_TRUE(log->Truncate().ok());
     ASSERT_TRUE(log->Append(1, "one").ok());
     ASSERT_TRUE(log->Append(2, std::string(5000, 'x')).ok());
     ASSERT_TRUE(log->Append(3, "three").ok());
+    end = sqlite::RedoLog::kHeaderBytes + log->size();
   }
-  // Cut the last record in half, as a power loss mid-write would.
-  fs::resize_file(path, fs::file_size(path) - 3);
+  // Written in place ahead of a zeroed extension: the file is bigger than
+  // its records.
+  EXPECT_GE(fs::file_size(path), sqlite::RedoLog::kHeaderBytes + sqlite::RedoLog::kExtendBytes);
+  // The last record's end never reached the disk, as after a power loss
+  // mid-write.
+  Scribble(path, end - 3, 3, '\0');
   auto records = sqlite::RedoLog::ReadAll(path);
   ASSERT_TRUE(records.ok());
   ASSERT_EQ(records->size(), 2u);
@@ -69,14 +96,67 @@ TEST(RedoLog, RecordsRoundTripAndATornTailIsIgnored) {
   EXPECT_EQ((*records)[1].payload.size(), 5000u);
 
   // A flipped byte ends the log there too.
-  {
-    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(17);  // inside the first record's payload
-    f.put('Z');
-  }
+  Scribble(path, sqlite::RedoLog::kHeaderBytes + 17, 1, 'Z');  // the first payload
   records = sqlite::RedoLog::ReadAll(path);
   ASSERT_TRUE(records.ok());
   EXPECT_EQ(records->size(), 0u);
+}
+
+// Emptying writes over the file in place: the records of the earlier round
+// behind the new ones are never read back, even where a new record ends
+// exactly where an old one begins.
+TEST(RedoLog, AnEmptiedLogHidesTheEarlierRound) {
+  TempDir dir;
+  std::string path = dir.path() + "/log";
+  auto log = sqlite::RedoLog::Open(path);
+  ASSERT_TRUE(log.ok());
+  ASSERT_TRUE(log->Truncate().ok());
+  for (uint64_t s = 1; s <= 5; ++s) ASSERT_TRUE(log->Append(s, "old-" + std::to_string(s)).ok());
+  ASSERT_TRUE(log->Truncate().ok());
+  ASSERT_TRUE(log->Append(6, "new-6").ok());  // the size of "old-1": old-2 follows at once
+  auto records = sqlite::RedoLog::ReadAll(path);
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), 1u);
+  EXPECT_EQ((*records)[0].seq, 6u);
+  EXPECT_EQ((*records)[0].payload, "new-6");
+  ASSERT_TRUE(log->Truncate().ok());
+  records = sqlite::RedoLog::ReadAll(path);
+  ASSERT_TRUE(records.ok());
+  EXPECT_TRUE(records->empty());
+  // Reopening keeps the records until the next Truncate.
+  ASSERT_TRUE(log->Append(7, "kept").ok());
+  auto again = sqlite::RedoLog::Open(path);
+  ASSERT_TRUE(again.ok());
+  records = sqlite::RedoLog::ReadAll(path);
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), 1u);
+  EXPECT_EQ((*records)[0].payload, "kept");
+}
+
+// A log left by a crashed hub of the earlier layout (records from offset 0,
+// no header) is still read.
+TEST(RedoLog, TheEarlierLayoutIsStillRead) {
+  TempDir dir;
+  std::string path = dir.path() + "/log";
+  std::string file;
+  auto put = [&](uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) file.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
+  };
+  for (uint64_t seq : {4u, 5u}) {
+    const std::string payload = "p" + std::to_string(seq);
+    char s[8];
+    for (int i = 0; i < 8; ++i) s[i] = static_cast<char>((seq >> (8 * i)) & 0xFF);
+    put(payload.size(), 4);
+    put(sqlite::Crc32(sqlite::Crc32(0, s, 8), payload.data(), payload.size()), 4);
+    put(seq, 8);
+    file += payload;
+  }
+  std::ofstream(path, std::ios::binary) << file;
+  auto records = sqlite::RedoLog::ReadAll(path);
+  ASSERT_TRUE(records.ok());
+  ASSERT_EQ(records->size(), 2u);
+  EXPECT_EQ((*records)[0].seq, 4u);
+  EXPECT_EQ((*records)[1].payload, "p5");
 }
 
 // The child writes messages, waits for each DoneFn, then dies without

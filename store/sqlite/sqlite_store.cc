@@ -6,7 +6,9 @@
 // to StoreOptions::commit_interval_ms; reads first make every completed write visible.
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -794,9 +796,11 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const StoreOptions& options) {
     HIE_ASSIGN_OR_RETURN(auto log, sqlite::RedoLog::Open(redo_path));
     HIE_RETURN_IF_ERROR(log.Truncate());
     redo.emplace(std::move(log));
-  } else if (::access(redo_path.c_str(), F_OK) == 0) {
-    HIE_ASSIGN_OR_RETURN(auto log, sqlite::RedoLog::Open(redo_path));
-    HIE_RETURN_IF_ERROR(log.Truncate());
+  } else if (::unlink(redo_path.c_str()) != 0 && errno != ENOENT) {
+    // Replayed and synced above: the log of a durable run is spent.
+    return Status(ErrorCode::kStoreError,
+                  std::string("无法删除写入日志 (cannot remove redo log): ") + std::strerror(errno),
+                  redo_path);
   }
   o.cache_kib = 2 * 1024;
   HIE_ASSIGN_OR_RETURN(auto checkpoint_conn, Conn::Open(options.path, o));
