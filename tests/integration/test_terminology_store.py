@@ -2,14 +2,19 @@
 register is persisted (flushed about once a second off the ACK path, loaded
 at start), so GET /api/v1/terminology/unmapped and `hie terminology unmapped
 --csv` answer the same after a SIGTERM restart, and a kill -9 loses at most
-the last unflushed second. Runs on SQLite, and on PostgreSQL with
-HIE_TEST_STORE=postgres (CTest integration_pg.test_terminology_store)."""
+the last unflushed second. And `hie terminology retranslate --since DATE`:
+a result stored while its local code had no map gets its LOINC code once a
+map is added, through GET /api/v1/patients/{id}/lab-results, in place and
+idempotently. Runs on SQLite, and on PostgreSQL with HIE_TEST_STORE=postgres
+(CTest integration_pg.test_terminology_store)."""
 
+import datetime
 import pathlib
 import shutil
 import tempfile
 import time
 import unittest
+import urllib.parse
 
 import hub as H
 import test_terminology as T
@@ -92,6 +97,84 @@ class TerminologyStoreTest(unittest.TestCase):
         self.assertEqual(self.hub.stop(), 0)
         self.hub.start()
         self.assertNotIn(key, self.unmapped(), "deleted from the table, not only hidden")
+
+
+    # -- retranslate
+    def empi_of(self, patient):
+        q = urllib.parse.quote(f"TEST|{patient.mr}")
+
+        def found():
+            r = self.hub.api("GET", f"/api/v1/patients?identifier={q}")
+            return r.json()["patients"] if r.status == 200 and r.json().get("patients") else None
+        return H.wait_until(found, timeout=30, what="PIX TEST|MR")[0]["empi_id"]
+
+    def labs(self, empi):
+        r = self.hub.api("GET", f"/api/v1/patients/{empi}/lab-results",
+                         headers={"X-User": "it-terminology", "X-Facility-Id": "TEST"})
+        self.assertEqual(r.status, 200, r)
+        return r.json()["lab_results"]
+
+    def retranslate(self, *args):
+        p = self.hub.run_cli("terminology", "retranslate", *args, "--api", self.hub.api_url())
+        return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")
+
+    def test_retranslate_gives_a_stored_result_its_late_map(self):
+        today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+        code = "RT" + H.new_control_id("")
+        patient = H.Patient(977, "TEST")
+        msg, ctl = H.oru(facility="TEST", patient=patient)
+        msg = msg.replace("OBX|1|NM|GLU^葡萄糖^L|", f"OBX|1|NM|{code}^糖化血红蛋白^L|")
+        self.assertEqual(self.hub.send(msg).msa_code, "AA")
+        empi = self.empi_of(patient)
+        rows = H.wait_until(lambda: [r for r in self.labs(empi) if r["code"]["code"] == code],
+                            timeout=30, what="the stored lab result")
+        self.assertEqual(len(rows), 1, rows)
+        before = rows[0]
+        self.assertIsNone(before["standard_code"], "stored while unmapped")
+
+        # Nothing to translate yet: the pass looks and changes nothing.
+        rc, out, err = self.retranslate("--since", today)
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("已更新 (updated) 0", out)
+
+        # County IT maps the code and reloads; the stored result is brought up to date.
+        (self.term_dir / "zz-late.csv").write_text(
+            T.HEADER + f"\nlocal:TEST,{code},糖化血红蛋白,LOINC,4548-4,糖化血红蛋白\n", encoding="utf-8")
+        self.assertEqual(self.hub.api("POST", "/api/v1/terminology/reload").status, 200)
+        rc, out, err = self.retranslate("--since", today)
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("完成 (retranslation done)", out)
+        self.assertNotIn("已更新 (updated) 0，", out)
+        after = [r for r in self.labs(empi) if r["code"]["code"] == code]
+        self.assertEqual(len(after), 1, after)
+        self.assertEqual(after[0]["standard_code"]["code"], "4548-4", after[0])
+        self.assertEqual(after[0]["standard_code"]["system"], "LOINC")
+        # A translation beside the original, not a new version.
+        for k in ("id", "version", "value", "unit", "code", "current"):
+            self.assertEqual(after[0][k], before[k], k)
+
+        # Idempotent: a second pass changes nothing; the API shows the last pass.
+        rc, out, err = self.retranslate("--since", today)
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("已更新 (updated) 0", out)
+        p = self.hub.api("GET", "/api/v1/terminology/retranslate").json()
+        self.assertEqual(p["state"], "done", p)
+        self.assertGreaterEqual(p["lab_results"]["scanned"], 0)
+        self.assertEqual(p["updated"], 0, p)
+        # A result older than --since is not looked at.
+        rc, out, err = self.retranslate("--since", "2999-01-01")
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("已扫描 (scanned) 0", out)
+
+    def test_retranslate_refuses_bad_input(self):
+        rc, out, err = self.retranslate("--since", "昨天")
+        self.assertEqual(rc, 2, out + err)
+        self.assertIn("/since", err)
+        r = self.hub.api("POST", "/api/v1/terminology/retranslate", {})
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(r.json()["error"]["where"], "/since")
+        r = self.hub.api("DELETE", "/api/v1/terminology/retranslate")
+        self.assertEqual(r.status, 405, r)
 
 
 if __name__ == "__main__":
