@@ -1,6 +1,9 @@
 #include "engine/rest_record.h"
 
 #include <charconv>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <set>
 
 #include "engine/empi_records.h"
@@ -75,24 +78,74 @@ class Reader {
   Reader(const RecordDeps& d, const HttpRequest& req, const HttpRespond& respond)
       : d_(d), req_(req), respond_(respond) {}
 
-  void Fail(const Status& st) { respond_(ErrorResponse(st)); }
+  void Fail(const Status& st) {
+    if (pending_) return Finish(ErrorResponse(st));
+    respond_(ErrorResponse(st));
+  }
 
   // Writes the access event, then answers `ok` (or 503 when it could not be
-  // written). The only way any data leaves this file.
+  // written). With Begin() called before, completes that one instead. The
+  // only way any data leaves this file.
   void Answer(int64_t person, std::string what, json detail, HttpResponse ok) {
+    if (pending_) return Finish(std::move(ok));
+    d_.access->Record(Event(person, std::move(what), detail),
+                      [respond = respond_, ok = std::move(ok)](Status st) mutable {
+                        respond(st.ok() ? std::move(ok) : ErrorResponse(st));
+                      });
+  }
+
+  // Overlapped form for the busy reads: once the person is known and the
+  // parameters are valid, the event is queued (its commit runs while the
+  // data is read); the answer leaves when both are done — the data only if
+  // the event is durable. A read that then fails keeps its event (an
+  // auditor sees an attempt, never misses a read).
+  void Begin(int64_t person, std::string what, const json& detail) {
+    auto j = std::make_shared<Join>();
+    j->respond = respond_;
+    pending_ = j;
+    d_.access->Record(Event(person, std::move(what), detail), [j](Status st) {
+      std::optional<HttpResponse> out;
+      {
+        std::lock_guard lock(j->mu);
+        j->logged = true;
+        j->st = st;
+        out.swap(j->out);
+      }
+      if (out) Fire(*j, st, std::move(*out));
+    });
+  }
+
+  struct Join {
+    std::mutex mu;
+    bool logged = false;
+    Status st;
+    std::optional<HttpResponse> out;
+    HttpRespond respond;
+  };
+  static void Fire(Join& j, const Status& st, HttpResponse out) {
+    j.respond(st.ok() ? std::move(out) : ErrorResponse(st));
+  }
+  void Finish(HttpResponse out) {
+    std::shared_ptr<Join> j = std::move(pending_);
+    Status st;
+    {
+      std::lock_guard lock(j->mu);
+      if (!j->logged) {
+        j->out = std::move(out);  // the event's completion answers
+        return;
+      }
+      st = j->st;
+    }
+    Fire(*j, st, std::move(out));
+  }
+  AccessEventRow Event(int64_t person, std::string what, const json& detail) const {
     AccessEventRow ev;
     ev.actor = req_.Header("X-User");
     ev.facility_id = req_.Header("X-Facility-Id");
     ev.person_id = person;
     ev.what = std::move(what);
     ev.detail = Dump(detail);
-    d_.access->Record(std::move(ev), [respond = respond_, ok = std::move(ok)](Status st) mutable {
-      if (st.ok()) {
-        respond(std::move(ok));
-      } else {
-        respond(ErrorResponse(st));
-      }
-    });
+    return ev;
   }
 
   std::string FacilityName(const std::string& id) const {
@@ -223,6 +276,11 @@ class Reader {
       f.before_ms = ms;
       f.before_id = *id;
     }
+    json detail = {{"code", f.code},   {"facility", f.facility_id},
+                   {"since", since},   {"history", f.include_history},
+                   {"limit", f.limit}, {"cursor", req_.Query("cursor")}};
+    if (s->requested != s->person) detail["requested"] = EmpiId(s->requested);
+    Begin(s->person, "lab-results", detail);
     std::vector<LabResultRow> rows;
     if (!f.source_ids.empty()) {
       auto r = d_.records->LabResults(f);
@@ -234,10 +292,6 @@ class Reader {
     json items = json::array();
     for (const auto& row : rows) items.push_back(LabJson(row, e, now));
     json j = json::object();
-    json detail = {{"code", f.code},      {"facility", f.facility_id},
-                   {"since", since},      {"history", f.include_history},
-                   {"limit", f.limit},    {"cursor", req_.Query("cursor")},
-                   {"count", rows.size()}};
     Redirected(*s, j, detail);
     j["lab_results"] = std::move(items);
     j["next_cursor"] =
@@ -283,6 +337,9 @@ class Reader {
     if (!s.ok()) return Fail(s.status());
     auto limit = LimitOf(req_, 100, 1000);
     if (!limit.ok()) return Fail(limit.status());
+    json detail = {{"limit", *limit}};
+    if (s->requested != s->person) detail["requested"] = EmpiId(s->requested);
+    Begin(s->person, "documents", detail);
     std::vector<DocumentRow> rows;
     if (!s->sources.empty()) {
       auto r = d_.records->Documents(SourceIds(*s), *limit);
@@ -294,7 +351,6 @@ class Reader {
       items.push_back(DocJson(row));
     }
     json j = json::object();
-    json detail = {{"limit", *limit}, {"count", rows.size()}};
     Redirected(*s, j, detail);
     j["documents"] = std::move(items);
     Answer(s->person, "documents", std::move(detail), Json(200, j));
@@ -351,6 +407,9 @@ class Reader {
   void Summary(std::string_view id_text) {
     auto s = Subject(id_text);
     if (!s.ok()) return Fail(s.status());
+    json detail = json::object();
+    if (s->requested != s->person) detail["requested"] = EmpiId(s->requested);
+    Begin(s->person, "summary", detail);
     auto demo = d_.empi->Demographics(s->person);
     if (!demo.ok()) return Fail(demo.status());
     const std::vector<int64_t> ids = SourceIds(*s);
@@ -421,10 +480,6 @@ class Reader {
       documents.push_back(DocJson(r));
     }
     json j = json::object();
-    json detail = {{"lab_items", latest.size()},
-                   {"problems", problems.size()},
-                   {"encounters", encounters.size()},
-                   {"documents", documents.size()}};
     Redirected(*s, j, detail);
     j["state"] = s->state;
     json dj = std::move(demo).value();
@@ -508,6 +563,7 @@ class Reader {
   const RecordDeps& d_;
   const HttpRequest& req_;
   const HttpRespond& respond_;
+  std::shared_ptr<Join> pending_;  // Begin() called: Answer/Fail complete it
 };
 
 HttpResponse MethodNotAllowed(const HttpRequest& req) {
