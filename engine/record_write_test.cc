@@ -198,10 +198,15 @@ class RecordWriteTest : public ::testing::Test {
     EXPECT_TRUE(r.ok());
     return r.ok() ? *r : std::vector<DocumentRow>{};
   }
+  // The trace once its `empi` step is there (written after the resolution,
+  // by the store's writer).
   std::string TraceText(int64_t id) {
-    auto t = store_->GetTrace(id);
     std::string out;
-    if (t.ok()) {
+    for (int i = 0; i < 200 && out.find("empi:") == std::string::npos; ++i) {
+      if (i > 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      out.clear();
+      auto t = store_->GetTrace(id);
+      if (!t.ok()) continue;
       for (const auto& e : *t) out += e.step + ":" + e.outcome + ":" + e.detail + "\n";
     }
     return out;

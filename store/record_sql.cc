@@ -197,13 +197,23 @@ AccessEventRow AccessFrom(const Row& r) {
   return a;
 }
 
-// The IN list of a person's sources, padded (repeating the last id) to a
-// power of two so a handful of statement shapes serve every person.
-std::string SourceList(const std::vector<int64_t>& ids, int from, std::vector<Arg>& args) {
+// A person's source ids padded with 0 (no source has it) to a power of
+// two, so a handful of statement shapes serve every person.
+std::vector<int64_t> Padded(const std::vector<int64_t>& ids) {
   size_t n = 1;
   while (n < ids.size()) n *= 2;
-  for (size_t i = 0; i < n; ++i) args.emplace_back(ids[std::min(i, ids.size() - 1)]);
-  return Params(from, static_cast<int>(n));
+  std::vector<int64_t> out = ids;
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  while (n / 2 >= out.size() && n > 1) n /= 2;
+  out.resize(n, 0);
+  return out;
+}
+
+std::string SourceList(const std::vector<int64_t>& ids, int from, std::vector<Arg>& args) {
+  const auto padded = Padded(ids);
+  for (int64_t id : padded) args.emplace_back(id);
+  return Params(from, static_cast<int>(padded.size()));
 }
 
 int ClampLimit(int limit, int max) { return std::clamp(limit, 1, max); }
@@ -215,40 +225,43 @@ class SqlRecordStore final : public RecordStore {
 
   Result<std::vector<LabResultRow>> LabResults(const LabResultFilter& f) override {
     if (f.source_ids.empty()) return std::vector<LabResultRow>{};
-    // The page's ids from the covering index (newest first), then its rows.
+    // Per source, its newest rows from the (source_id, is_current,
+    // effective_ms, id) index read backwards, at most a page each; their
+    // union's newest page gives the ids; then only those rows are read. So
+    // the cost follows the page, not the length of the person's history.
+    const int64_t limit = ClampLimit(f.limit, 1000);
     std::vector<Arg> args;
-    std::string inner = "SELECT id FROM record_lab_results WHERE source_id IN (" +
-                        SourceList(f.source_ids, 1, args) + ")";
-    auto next = [&] { return "$" + std::to_string(args.size() + 1); };
-    if (!f.include_history) inner += " AND is_current = 1";
-    if (!f.code.empty()) {
-      inner += " AND (code = " + next();
-      args.emplace_back(f.code);
-      inner += " OR std_code = " + next() + ")";
-      args.emplace_back(f.code);
+    auto next = [&](Arg a) {
+      args.push_back(std::move(a));
+      return "$" + std::to_string(args.size());
+    };
+    std::string u;
+    const auto sources = Padded(f.source_ids);
+    for (size_t i = 0; i < sources.size(); ++i) {
+      std::string b =
+          "SELECT id, effective_ms FROM record_lab_results WHERE source_id = " + next(sources[i]);
+      if (!f.include_history) b += " AND is_current = 1";
+      if (!f.code.empty()) {
+        b += " AND (code = " + next(f.code);
+        b += " OR std_code = " + next(f.code) + ")";
+      }
+      if (!f.facility_id.empty()) {
+        b += " AND (facility_id = " + next(f.facility_id);
+        b += " OR performing_facility = " + next(f.facility_id) + ")";
+      }
+      if (f.since_ms > 0) b += " AND effective_ms >= " + next(f.since_ms);
+      if (f.before_id > 0) {
+        b += " AND (effective_ms, id) < (" + next(f.before_ms);
+        b += ", " + next(f.before_id) + ")";
+      }
+      b += " ORDER BY effective_ms DESC, id DESC LIMIT " + next(limit);
+      if (!u.empty()) u += " UNION ALL ";
+      u += "SELECT id, effective_ms FROM (" + b + ") s" + std::to_string(i);
     }
-    if (!f.facility_id.empty()) {
-      inner += " AND (facility_id = " + next();
-      args.emplace_back(f.facility_id);
-      inner += " OR performing_facility = " + next() + ")";
-      args.emplace_back(f.facility_id);
-    }
-    if (f.since_ms > 0) {
-      inner += " AND effective_ms >= " + next();
-      args.emplace_back(f.since_ms);
-    }
-    if (f.before_id > 0) {
-      inner += " AND (effective_ms < " + next();
-      args.emplace_back(f.before_ms);
-      inner += " OR (effective_ms = " + next();
-      args.emplace_back(f.before_ms);
-      inner += " AND id < " + next() + "))";
-      args.emplace_back(f.before_id);
-    }
-    inner += " ORDER BY effective_ms DESC, id DESC LIMIT " + next();
-    args.emplace_back(static_cast<int64_t>(ClampLimit(f.limit, 1000)));
+    const std::string page =
+        "SELECT id FROM (" + u + ") u ORDER BY effective_ms DESC, id DESC LIMIT " + next(limit);
     const std::string sql = "SELECT " + Lab().select_cols +
-                            " FROM record_lab_results WHERE id IN (" + inner +
+                            " FROM record_lab_results WHERE id IN (" + page +
                             ") ORDER BY effective_ms DESC, id DESC";
     return Many<LabResultRow>(sql, std::move(args), LabFrom);
   }

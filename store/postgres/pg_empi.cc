@@ -117,7 +117,7 @@ class PgWriteSession final : public empisql::SqlSession {
   std::optional<pqxx::work> w_;
 };
 
-// A read session: each query in its own read-only transaction.
+// A read session: each query a statement of its own (autocommit).
 class PgReadSession final : public empisql::SqlSession {
  public:
   explicit PgReadSession(pqxx::connection& c) : c_(c) {}
@@ -130,8 +130,10 @@ class PgReadSession final : public empisql::SqlSession {
   Status Query(const char* sql, const std::vector<Arg>& args,
                const std::function<void(const Row&)>& fn) override {
     auto text = AsText(args);
-    // Exceptions go to WithConn, which retries a broken connection.
-    pqxx::read_transaction t(c_);
+    // Exceptions go to WithConn, which retries a broken connection. One
+    // statement is its own snapshot: autocommit (no BEGIN/COMMIT round
+    // trips; they were most of a shared-record read's time).
+    pqxx::nontransaction t(c_);
     EachRow(t.exec_params(sql, pqxx::prepare::make_dynamic_params(text)), fn);
     return Status::Ok();
   }

@@ -7,10 +7,10 @@
 -- history. Ids are assigned by the database. Not partitioned and not
 -- subject to retention: the record is kept (it holds the canonical JSON, so
 -- it does not depend on the raw message). Times are epoch milliseconds.
--- Read by person: source_id IN (the person's sources) AND is_current = 1,
--- newest first; the (source_id, is_current, time, ...) indexes carry the
--- filter columns so the newest-first id list is read from the index alone
--- and only the page's rows are fetched.
+-- Read by person: per source (source_id = ? AND is_current = 1) newest
+-- first; the lab results' (source_id, is_current, effective_ms, id, ...)
+-- index carries the filter columns, so a page's ids are read from the
+-- index alone (backwards, a page per source) and only its rows fetched.
 CREATE TABLE record_lab_results (
   id                  INTEGER PRIMARY KEY,
   message_id          BIGINT NOT NULL,
@@ -42,9 +42,9 @@ CREATE TABLE record_lab_results (
   recorded_at         BIGINT NOT NULL
 );
 CREATE UNIQUE INDEX record_lab_results_item ON record_lab_results (item_key, version);
--- Covering for the person query (the rowid id is in every index entry).
+-- Newest first per source, read backwards, covering the filter columns.
 CREATE INDEX record_lab_results_person ON record_lab_results
-  (source_id, is_current, effective_ms, code, std_code, facility_id, performing_facility);
+  (source_id, is_current, effective_ms, id, code, std_code, facility_id, performing_facility);
 
 CREATE TABLE record_encounters (
   id              INTEGER PRIMARY KEY,
