@@ -51,9 +51,8 @@ json RetranslateProgressJson(const RetranslateProgress& p) {
 
 HttpResponse HandleRetranslate(Retranslator* r, const HttpRequest& req) {
   if (req.method != "GET" && req.method != "POST") {
-    HttpResponse r = ErrorResponse(Status(ErrorCode::kInvalidArgument,
-                                          "不支持的方法 (method not allowed) " + req.method,
-                                          req.path));
+    HttpResponse r = ErrorResponse(Status(
+        ErrorCode::kInvalidArgument, "不支持的方法 (method not allowed) " + req.method, req.path));
     r.status = 405;
     return r;
   }

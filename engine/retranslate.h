@@ -67,8 +67,8 @@ class Retranslator {
   static constexpr int kPage = 200;
 
   // `store` is owned; `terminology` and `metrics` (may be null) must outlive this.
-  Retranslator(std::unique_ptr<RecordTranslations> store, TerminologyService& terminology,
-               Env& env, MetricsRegistry* metrics);
+  Retranslator(std::unique_ptr<RecordTranslations> store, TerminologyService& terminology, Env& env,
+               MetricsRegistry* metrics);
   ~Retranslator();  // Stop()
   Retranslator(const Retranslator&) = delete;
   Retranslator& operator=(const Retranslator&) = delete;

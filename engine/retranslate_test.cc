@@ -30,7 +30,9 @@ std::string Oru(const std::string& obx3, const std::string& unit) {
   return "MSH|^~\\&|LIS|F1|HIE|COUNTY|20260101120000||ORU^R01^ORU_R01|C1|P|2.5\r"
          "PID|1||MR1^^^F1^MR||张三||19800101|M\r"
          "OBR|1|O1||GLUP^血糖组^L|||20260101100000\r"
-         "OBX|1|NM|" + obx3 + "||5.6|" + unit + "|3.9-6.1|N|||F\r"
+         "OBX|1|NM|" +
+         obx3 + "||5.6|" + unit +
+         "|3.9-6.1|N|||F\r"
          "DG1|1||X01^高血压^L\r";
 }
 
@@ -194,10 +196,11 @@ TEST_F(RetranslateTest, ALateMapGivesStoredResultsTheirStandardCodesInPlace) {
   EXPECT_EQ(p->lab_results.scanned, 1);
   EXPECT_EQ(p->updated(), 0);
 
-  AddMap("local:F1,XT,血糖,LOINC,2345-7,葡萄糖\n"
-         "local:F1,10E9/L,,UCUM,10*9/L,\n"
-         "local:F1,X01,高血压,ICD-10,I10,原发性高血压\n"
-         "local:F1,GLUP,血糖组,LOINC,24331-1,\n");
+  AddMap(
+      "local:F1,XT,血糖,LOINC,2345-7,葡萄糖\n"
+      "local:F1,10E9/L,,UCUM,10*9/L,\n"
+      "local:F1,X01,高血压,ICD-10,I10,原发性高血压\n"
+      "local:F1,GLUP,血糖组,LOINC,24331-1,\n");
   p = rt->RunNow(0);
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_EQ(p->state, "done") << p->error;

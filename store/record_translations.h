@@ -41,7 +41,7 @@ std::string_view ToString(RecordKind k);  // "lab_results" | "diagnoses" | "docu
 // One stored row as retranslation sees it.
 struct TranslatableRow {
   int64_t id = 0;
-  std::string facility_id;  // the sender: its local:<facility> maps apply
+  std::string facility_id;                      // the sender: its local:<facility> maps apply
   std::string std_code, std_display, std_unit;  // lab: all three; diagnosis: code, display
   std::string json;  // the resource (lab, diagnosis) or the canonical JSON (document)
 };

@@ -79,8 +79,8 @@ class RecordTranslationsTest : public ::testing::TestWithParam<std::string> {
   }
 
   static LabResultRow Lab(int64_t message, const std::string& code, const std::string& std_code,
-                          const std::string& unit, const std::string& std_unit,
-                          int64_t recorded_at, const std::string& resource) {
+                          const std::string& unit, const std::string& std_unit, int64_t recorded_at,
+                          const std::string& resource) {
     LabResultRow r;
     r.message_id = message;
     r.source_id = 1;
@@ -135,14 +135,13 @@ class RecordTranslationsTest : public ::testing::TestWithParam<std::string> {
 
 TEST_P(RecordTranslationsTest, PagesHoldOnlyRowsThatMayLackAStandardCode) {
   RecordWrite w;
-  w.lab_results = {
-      Lab(1, "XT", "", "mmol/L", "mmol/L", 500, kMarked),                // no std code, old
-      Lab(1, "XT2", "", "mmol/L", "mmol/L", 2000, kMarked),              // no std code
-      Lab(1, "GLU", "2345-7", "mmol/L", "mmol/L", 2000, R"({"a":1})"),   // complete
-      Lab(1, "WBC", "6690-2", "10E9/L", "", 2000, R"({"a":2})"),         // unit unmapped
-      Lab(1, "POS", "5778-6", "", "", 2000, R"({"a":3})"),               // no unit at all
-      Lab(1, "FLG", "2345-7", "mmol/L", "mmol/L", 2000,                  // a flag marked
-          R"({"interpretation":[{"extension":[{"url":"urn:hie:unmapped"}]}]})")};
+  w.lab_results = {Lab(1, "XT", "", "mmol/L", "mmol/L", 500, kMarked),    // no std code, old
+                   Lab(1, "XT2", "", "mmol/L", "mmol/L", 2000, kMarked),  // no std code
+                   Lab(1, "GLU", "2345-7", "mmol/L", "mmol/L", 2000, R"({"a":1})"),  // complete
+                   Lab(1, "WBC", "6690-2", "10E9/L", "", 2000, R"({"a":2})"),  // unit unmapped
+                   Lab(1, "POS", "5778-6", "", "", 2000, R"({"a":3})"),        // no unit at all
+                   Lab(1, "FLG", "2345-7", "mmol/L", "mmol/L", 2000,           // a flag marked
+                       R"({"interpretation":[{"extension":[{"url":"urn:hie:unmapped"}]}]})")};
   DiagnosisRow d;
   d.message_id = 1;
   d.source_id = 1;

@@ -79,9 +79,9 @@ class SqlUnmappedStore final : public UnmappedStore {
       HIE_RETURN_IF_ERROR(s.Exec(kDelete, {u.system, u.code, u.facility, u.target_system}));
     }
     for (const UnmappedRow& u : c.added) {
-      HIE_RETURN_IF_ERROR(s.Exec(kUpsert, {u.system, u.code, u.facility, u.target_system,
-                                           u.display, u.count, u.first_seen_ms, u.last_seen_ms,
-                                           u.sample_message_id}));
+      HIE_RETURN_IF_ERROR(
+          s.Exec(kUpsert, {u.system, u.code, u.facility, u.target_system, u.display, u.count,
+                           u.first_seen_ms, u.last_seen_ms, u.sample_message_id}));
     }
     return Status::Ok();
   }

@@ -79,7 +79,7 @@ class TerminologyStoreTest(unittest.TestCase):
         key = ("local:TEST", code, "TEST")
         self.send_code(code, "钾", 2)
         H.wait_until(lambda: self.unmapped().get(key, {}).get("count") == 2, what="count 2")
-        time.sleep(2.5)  # more than one flush interval: both are on disk
+        time.sleep(2.0)  # two flush intervals: both are on disk
         self.hub.kill()
         self.hub.start()
         self.assertEqual(self.unmapped()[key]["count"], 2)
