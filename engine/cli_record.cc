@@ -153,7 +153,7 @@ std::string Show(const json& s) {
       {"姓名 (name)", Str(g, "name"), "性别 (sex)", SexText(Str(g, "sex"))},
       {"出生日期 (birth date)", Str(g, "birth_date"), "身份证号 (ID card)", Str(g, "id_number")},
       {"电话 (phone)", Str(g, "phone"), "地址 (address)", Str(g, "address")}};
-  out += RenderTable({"项目", "", "项目", ""}, demo, 48);
+  out += RenderTable({"", "", "", ""}, demo, 48);
   if (s.contains("identifiers") && !s["identifiers"].empty()) {
     std::vector<std::vector<std::string>> ids;
     for (const auto& i : s["identifiers"]) {
@@ -201,7 +201,7 @@ std::string Show(const json& s) {
     }
     out += RenderTable({"编号", "类型", "标题", "机构", "时间", "地址"}, rows, 48);
   }
-  out += "\n(" + Str(s, "as_of") + " 时的互认判断 (recognition as of the query))\n";
+  out += "\n(互认按 " + LocalTime(s, "as_of") + " 判断 (recognition as of the query))\n";
   return out;
 }
 

@@ -69,11 +69,11 @@ std::string TruncateToWidth(std::string_view s, int width) {
   for (size_t i = 0; i < s.size();) {
     const size_t start = i;
     const int cw = WidthOf(Next(s, i, &len));
-    if (w + cw > width - 1) break;  // one column for the ellipsis
+    if (w + cw > width - 2) break;  // two columns for the ".."
     out.append(s.substr(start, len));
     w += cw;
   }
-  return out + "…";
+  return out + "..";
 }
 
 std::string PadToWidth(std::string_view s, int width) {
@@ -102,11 +102,15 @@ std::string RenderTable(const std::vector<std::string>& headers,
     while (!out.empty() && out.back() == ' ') out.pop_back();
     return out + "\n";
   };
-  std::string out = line(headers);
-  int total = 0;
-  for (size_t c = 0; c < n; ++c) total += widths[c] + (c > 0 ? 2 : 0);
-  for (int i = 0; i < total; ++i) out += "─";
-  out += "\n";
+  const bool header =
+      std::any_of(headers.begin(), headers.end(), [](const std::string& h) { return !h.empty(); });
+  std::string out;
+  if (header) {
+    out = line(headers);
+    int total = 0;
+    for (size_t c = 0; c < n; ++c) total += widths[c] + (c > 0 ? 2 : 0);
+    out += std::string(static_cast<size_t>(total), '-') + "\n";
+  }
   for (const auto& r : rows) out += line(r);
   return out;
 }

@@ -12,16 +12,17 @@ namespace hie {
 
 // Columns `s` takes in a terminal (invalid UTF-8 bytes count 1 each).
 int DisplayWidth(std::string_view s);
-// `s` cut to at most `width` columns (the cut marked with "…"), never
-// splitting a character.
+// `s` cut to at most `width` columns (the cut marked with ".."), never
+// splitting a character. Only ASCII marks: box-drawing characters and "…"
+// are East Asian Ambiguous and take two columns in many CJK terminals.
 std::string TruncateToWidth(std::string_view s, int width);
 // `s` padded with spaces to `width` columns.
 std::string PadToWidth(std::string_view s, int width);
 
-// Header, a rule of '─', then the rows; columns two spaces apart, each as
+// Header, a rule of '-', then the rows; columns two spaces apart, each as
 // wide as its widest cell (at most `max_cell` columns; longer cells are
-// truncated). Rows shorter than the header get empty cells. Lines end in
-// '\n' and carry no trailing spaces.
+// truncated). Rows shorter than the header get empty cells. All headers
+// empty: no header and no rule. Lines end in '\n', no trailing spaces.
 std::string RenderTable(const std::vector<std::string>& headers,
                         const std::vector<std::vector<std::string>>& rows, int max_cell = 40);
 

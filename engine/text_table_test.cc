@@ -16,8 +16,9 @@ TEST(TextTableTest, DisplayWidth) {
 }
 
 TEST(TextTableTest, TruncateNeverSplitsACharacter) {
-  EXPECT_EQ(TruncateToWidth("血红蛋白测定", 7), "血红蛋…");
-  EXPECT_EQ(DisplayWidth(TruncateToWidth("血红蛋白测定", 7)), 7);
+  EXPECT_EQ(TruncateToWidth("血红蛋白测定", 7), "血红..");  // 蛋 would need columns 5-6 and 7
+  EXPECT_EQ(TruncateToWidth("血红蛋白测定", 8), "血红蛋..");
+  EXPECT_EQ(DisplayWidth(TruncateToWidth("血红蛋白测定", 8)), 8);
   EXPECT_EQ(TruncateToWidth("abc", 3), "abc");
 }
 
@@ -35,7 +36,9 @@ TEST(TextTableTest, ColumnsAlignByDisplayWidth) {
   EXPECT_EQ(lines[0], "项目      结果");
   EXPECT_EQ(lines[2], "血红蛋白  135");
   EXPECT_EQ(lines[3], "HGB       5.1");
-  EXPECT_EQ(DisplayWidth(lines[1]), 8 + 2 + 4);  // the rule spans the table
+  EXPECT_EQ(lines[1], std::string(8 + 2 + 4, '-'));  // the rule spans the table
+  // No header: just the rows.
+  EXPECT_EQ(RenderTable({"", ""}, {{"姓名", "张三"}}), "姓名  张三\n");
 }
 
 }  // namespace
