@@ -73,6 +73,12 @@ const std::vector<Statement> kStatements = {
      "INSERT INTO message_trace(message_id, seq, at, step, outcome, detail) "
      "SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5 FROM message_trace "
      "WHERE message_id = $1"},
+    // Two-key form: its own space, apart from the queue locks' one-key form.
+    {"lock_trace", "SELECT pg_advisory_xact_lock(1953653091, ($1::bigint & 2147483647)::integer)"},
+    {"insert_traces",
+     "INSERT INTO message_trace(message_id, seq, at, step, outcome, detail) "
+     "SELECT * FROM unnest($1::bigint[], $2::integer[], $3::bigint[], $4::text[], $5::text[], "
+     "$6::text[])"},
     {"get_trace",
      "SELECT at, step, outcome, detail FROM message_trace WHERE message_id = $1 ORDER BY seq"},
     {"insert_rejected",
@@ -252,6 +258,21 @@ std::string IdArray(const std::set<int64_t>& ids) {
   return out;
 }
 
+std::string TextArray(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (const std::string& x : items) {
+    if (out.size() > 1) out += ',';
+    out += '"';
+    for (char ch : x) {
+      if (ch == '"' || ch == '\\') out += '\\';
+      out += ch;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
 // ---------------------------------------------------------------- writes
 
 Result<std::optional<DedupeHit>> FindByDedupeKey(Tx& t, const std::string& facility_id,
@@ -308,9 +329,39 @@ Status UpdateMeta(Tx& t, int64_t id, const std::string& message_type,
   return r.affected_rows() > 0 ? Status::Ok() : NotFound("message", id);
 }
 
-Status AppendTrace(Tx& t, int64_t message_id, const TraceEvent& e) {
+Status AppendTrace(Tx& t, int64_t message_id, const TraceEvent& e, bool lock) {
+  // Lock, then count in a second statement: READ COMMITTED gives that one a
+  // snapshot taken after the lock was granted.
+  if (lock) t.exec_prepared("lock_trace", message_id);
   t.exec_prepared("append_trace", message_id, e.at_ms, e.step, e.outcome, e.detail);
   return Status::Ok();
+}
+
+void InsertTraces(Tx& t, const std::vector<TraceRow>& rows) {
+  if (rows.empty()) return;
+  std::string ids = "{", seqs = "{", ats = "{";
+  std::vector<std::string> steps, outcomes, details;
+  steps.reserve(rows.size());
+  outcomes.reserve(rows.size());
+  details.reserve(rows.size());
+  for (const TraceRow& r : rows) {
+    if (ids.size() > 1) {
+      ids += ',';
+      seqs += ',';
+      ats += ',';
+    }
+    ids += std::to_string(r.message_id);
+    seqs += std::to_string(r.seq);
+    ats += std::to_string(r.e.at_ms);
+    steps.push_back(r.e.step);
+    outcomes.push_back(r.e.outcome);
+    details.push_back(r.e.detail);
+  }
+  ids += '}';
+  seqs += '}';
+  ats += '}';
+  t.exec_prepared("insert_traces", ids, seqs, ats, TextArray(steps), TextArray(outcomes),
+                  TextArray(details));
 }
 
 Result<int64_t> InsertDelivery(Tx& t, int64_t message_id, const std::string& destination_id,

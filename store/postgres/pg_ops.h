@@ -41,7 +41,19 @@ Result<int64_t> InsertRejected(Tx& t, const RejectedInput& r);
 Status UpdateStatus(Tx& t, int64_t id, MessageStatus status, int64_t at_ms, const Status& error);
 Status UpdateMeta(Tx& t, int64_t id, const std::string& message_type,
                   const std::string& patient_key);
-Status AppendTrace(Tx& t, int64_t message_id, const TraceEvent& e);
+// lock: first take the message's trace lock (a transaction advisory lock),
+// so that two transactions appending to one message number in turn (the
+// second's count sees the first's row); not needed for a message this
+// transaction inserted.
+Status AppendTrace(Tx& t, int64_t message_id, const TraceEvent& e, bool lock = true);
+// Trace rows numbered by the caller (the messages a transaction inserted:
+// seq 1, 2, ... known without a read), all in one statement.
+struct TraceRow {
+  int64_t message_id = 0;
+  int seq = 0;
+  TraceEvent e;
+};
+void InsertTraces(Tx& t, const std::vector<TraceRow>& rows);
 Result<int64_t> InsertDelivery(Tx& t, int64_t message_id, const std::string& destination_id,
                                const std::string& patient_key, int64_t at_ms);
 // Also drops any claim on the delivery (its sender reported back).
@@ -97,5 +109,7 @@ Result<int> EnsureTablePartitions(Tx& t, const std::string& table, int64_t now_m
 std::string WildcardToLike(const std::string& pattern);
 // {1,2,3}: a bigint[] literal.
 std::string IdArray(const std::set<int64_t>& ids);
+// {"a","b\"c"}: a text[] literal (every element quoted, \ and " escaped).
+std::string TextArray(const std::vector<std::string>& items);
 
 }  // namespace hie::pg
