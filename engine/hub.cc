@@ -101,6 +101,7 @@ Status Hub::Start() {
     records_ = std::move(records).value();
     access_ = std::make_unique<AccessLog>(*records_, env_, metrics_);
     access_->Start();
+    record_readers_ = std::make_unique<ReadPool>(4, 1000);
     // `hie terminology retranslate`: stored results brought up to date after
     // a map is added (engine/retranslate.h), on sessions of its own.
     auto translations = OpenRecordTranslations(uri, so.durable_full);
@@ -135,6 +136,7 @@ Status Hub::Start() {
   deps.retranslate = retranslator_.get();
   deps.recognition = recognition_.get();
   deps.renderer = renderer_.get();
+  deps.record_readers = record_readers_.get();
   if (empi_) {
     // After the commit and the ACK: the patient is resolved off that path.
     intake_->SetOnAccepted([this](int64_t id) { empi_->OnCommitted(id); });
@@ -253,6 +255,8 @@ void Hub::Shutdown() {
   // 1. Stop accepting; in-flight MLLP/HTTP answers still go out.
   if (mllp_) mllp_->Stop();
   if (http_) http_->Stop();
+  // Reads in hand finish (with their access events) while the stores are open.
+  if (record_readers_) record_readers_->Stop();
   // 2. Stop routing and sending; what is not done stays in the store.
   if (pipeline_) pipeline_->Stop();
   if (delivery_) delivery_->Stop();

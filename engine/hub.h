@@ -63,6 +63,7 @@ class Hub {
   std::unique_ptr<Renderer> renderer_;
   std::unique_ptr<RecordStore> records_;             // the shared record (with the EMPI)
   std::unique_ptr<AccessLog> access_;                // every read of a person's data
+  std::unique_ptr<ReadPool> record_readers_;         // the record reads, off the event loop
   std::unique_ptr<Retranslator> retranslator_;       // with the shared record
   std::unique_ptr<RecognitionCatalogue> recognition_;  // config `recognition`
   std::unique_ptr<DeliveryService> delivery_;

@@ -238,7 +238,8 @@ void RestApi::Handle(HttpRequest req, HttpRespond respond) {
     }
     if (sub == "retranslate") return respond(HandleRetranslate(d_.retranslate, req));
   }
-  if ((res == "patients" || res == "documents") && d_.empi != nullptr && d_.records != nullptr) {
+  if ((res == "patients" || res == "documents") && d_.empi != nullptr && d_.records != nullptr &&
+      ServesRecordPath(parts, method)) {
     RecordDeps rd;
     rd.config = d_.config;
     rd.empi = d_.empi;
@@ -247,7 +248,21 @@ void RestApi::Handle(HttpRequest req, HttpRespond respond) {
     rd.catalogue = d_.recognition;
     rd.renderer = d_.renderer;
     rd.env = d_.env;
-    if (HandleRecordRequest(rd, req, parts, respond)) return;
+    if (d_.record_readers == nullptr) {
+      HandleRecordRequest(rd, req, parts, respond);
+      return;
+    }
+    // Off the event loop: a slow read must not hold up MLLP intake.
+    auto task = [rd, req = std::move(req), respond]() {
+      auto p = SplitPath(req.path);  // the views must point into this copy
+      p.erase(p.begin(), p.begin() + 2);
+      HandleRecordRequest(rd, req, p, respond);
+    };
+    if (!d_.record_readers->Post(std::move(task))) {
+      respond(ErrorResponse(Status(ErrorCode::kUnavailable,
+                                   "查询过多，请稍后重试 (too many reads queued; retry later)")));
+    }
+    return;
   }
   if ((res == "patients" || res == "empi") && d_.empi != nullptr) {
     HttpResponse r;

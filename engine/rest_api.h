@@ -18,6 +18,7 @@
 #include "engine/empi_service.h"
 #include "engine/intake.h"
 #include "engine/pipeline.h"
+#include "engine/read_pool.h"
 #include "engine/recognition.h"
 #include "engine/retranslate.h"
 #include "engine/terminology_service.h"
@@ -42,6 +43,7 @@ struct RestDeps {
   AccessLog* access = nullptr;
   const RecognitionCatalogue* recognition = nullptr;
   const Renderer* renderer = nullptr;
+  ReadPool* record_readers = nullptr;  // runs the record reads; null: on the caller's thread
   // POST/GET /api/v1/terminology/retranslate; null with the shared record off.
   Retranslator* retranslate = nullptr;
 };

@@ -575,9 +575,18 @@ HttpResponse MethodNotAllowed(const HttpRequest& req) {
 
 }  // namespace
 
+bool ServesRecordPath(const std::vector<std::string_view>& parts, const std::string& method) {
+  if (parts.empty()) return false;
+  if (parts[0] == "documents") return parts.size() == 2;
+  if (parts[0] != "patients") return false;
+  if (parts.size() <= 2) return method == "GET";  // others: the EMPI handler
+  const std::string_view sub = parts[2];
+  return sub == "lab-results" || sub == "documents" || sub == "summary" || sub == "access";
+}
+
 bool HandleRecordRequest(const RecordDeps& d, const HttpRequest& req,
                          const std::vector<std::string_view>& parts, const HttpRespond& respond) {
-  if (parts.empty()) return false;
+  if (!ServesRecordPath(parts, req.method)) return false;
   Reader r(d, req, respond);
   if (parts[0] == "documents" && parts.size() == 2) {
     if (req.method != "GET") return respond(MethodNotAllowed(req)), true;

@@ -38,6 +38,9 @@ struct RecordDeps {
   Env* env = nullptr;
 };
 
+// Whether HandleRecordRequest serves this path (after /api/v1) and method.
+bool ServesRecordPath(const std::vector<std::string_view>& parts, const std::string& method);
+
 // `parts`: the path after /api/v1, split at '/'. True when it serves the
 // path (and then calls `respond` exactly once, possibly later); false for
 // paths it does not serve (PIX/PDQ, EMPI operations: rest_patients.h).
