@@ -5,6 +5,8 @@
 #include <string>
 #include <thread>
 
+#include "store/sqlite/wal_vfs.h"
+
 namespace hie::sqlite {
 namespace {
 
@@ -67,7 +69,8 @@ Result<std::unique_ptr<Conn>> Conn::Open(const std::string& path, const ConnOpti
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
   if (!o.read_only) flags |= SQLITE_OPEN_CREATE;
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  // The VFS that gathers each commit's WAL frames into one write (wal_vfs.h).
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, CoalescingVfsName());
   if (rc != SQLITE_OK) {
     Status st(ErrorCode::kStoreError,
               std::string("无法打开数据库 (cannot open database): ") +
@@ -105,6 +108,10 @@ Result<std::unique_ptr<Conn>> Conn::Open(const std::string& path, const ConnOpti
     if (!row || s.ColStr(0) != "wal") {
       return Status(ErrorCode::kStoreError, "无法启用 WAL 模式 (cannot enable WAL journal)", path);
     }
+    // A read opens the WAL file; from then on its writes are gathered.
+    HIE_ASSIGN_OR_RETURN(auto v, c->Dynamic("PRAGMA schema_version", "open"));
+    HIE_RETURN_IF_ERROR(v.Step().status());
+    c->wal_coalescing_ = EnableWalCoalescing(raw);
   }
   return c;
 }

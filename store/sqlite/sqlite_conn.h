@@ -100,6 +100,8 @@ class Conn {
   Conn& operator=(const Conn&) = delete;
 
   sqlite3* db() const { return db_; }
+  // Whether this connection's WAL writes are gathered (wal_vfs.h).
+  bool wal_coalescing() const { return wal_coalescing_; }
 
   // A cached statement for SQL with static storage (a constant); keyed by
   // address, so the lookup costs one hash of a pointer.
@@ -115,6 +117,7 @@ class Conn {
 
   sqlite3* db_;
   int busy_timeout_ms_ = 0;  // read by the busy handler
+  bool wal_coalescing_ = false;
   std::unordered_map<const char*, sqlite3_stmt*> static_;
   std::unordered_map<std::string, sqlite3_stmt*> dynamic_;
 };
