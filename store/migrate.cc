@@ -7,6 +7,7 @@
 #include <pqxx/pqxx>
 #include <set>
 
+#include "store/migrate_empi.h"
 #include "store/open.h"
 #include "store/sqlite/redo_log.h"
 #include "store/sqlite/sqlite_conn.h"
@@ -91,6 +92,7 @@ class Migrator {
       if (progress_) progress_({"rejected", rdone, rtotal, rep.copied_rejected});
     }
     HIE_RETURN_IF_ERROR(CopyPaused());
+    HIE_RETURN_IF_ERROR(migrate::CopyEmpiAndRecord(src_, pg_, o_.source_name, batch, progress_));
     rep.complete = true;
     HIE_ASSIGN_OR_RETURN(rep.counts, Counts());
     return rep;
@@ -403,6 +405,7 @@ class Migrator {
       }
       out.push_back(c);
     }
+    HIE_RETURN_IF_ERROR(migrate::CountEmpiAndRecord(src_, pg_, o_.source_name, &out));
     return out;
   }
 

@@ -3,7 +3,10 @@
 //
 // Everything the Store holds goes: messages with raw bodies and stored
 // answers, traces, deliveries with their attempts, rejected inputs, dedupe
-// keys, paused destinations. Ids are REMAPPED: the county database may hold
+// keys, paused destinations; then the EMPI (persons, source records with
+// their links, reviews and decisions, history, message map) and the shared
+// record (store/migrate_empi.h: EMPI ids kept, a target EMPI of another
+// origin refused). Message, delivery and rejected ids are REMAPPED: the county database may hold
 // other townships' messages already, so every message, delivery and
 // rejected input gets a new id from the target's sequences, and the table
 // hie_import_ids (source, kind, old_id) -> new_id in the target records the
@@ -46,7 +49,7 @@ struct MigrateOptions {
 };
 
 struct MigrateProgress {
-  std::string table;  // "messages" | "rejected"
+  std::string table;  // "messages" | "rejected" | an EMPI / shared-record table
   int64_t done = 0;   // copied so far, earlier runs included
   int64_t total = 0;  // in the source
   int64_t this_run = 0;
