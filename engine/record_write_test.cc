@@ -420,6 +420,50 @@ TEST_F(RecordWriteTest, ReceivedCdaIsKeptAsReceivedAndANewVersionSupersedes) {
   ASSERT_EQ(docs.size(), 2u);
 }
 
+TEST_F(RecordWriteTest, FhirBundleRecordsItsReportAndAGeneratedLabReport) {
+  const std::string bundle = R"({
+  "resourceType": "Bundle", "id": "b-77", "type": "message", "timestamp": "2024-03-08T15:30:00+08:00",
+  "entry": [
+    {"fullUrl": "urn:uuid:mh", "resource": {"resourceType": "MessageHeader", "id": "MSG-001",
+      "eventCoding": {"system": "http://terminology.hl7.org/CodeSystem/v2-0003", "code": "R01"},
+      "sender": {"identifier": {"value": "TOWN"}}, "source": {"endpoint": "http://lis.example"}}},
+    {"fullUrl": "urn:uuid:0b9e", "resource": {"resourceType": "Observation", "id": "glu",
+      "status": "preliminary", "effectiveDateTime": "2024-03-08T10:00:00+08:00",
+      "code": {"coding": [{"system": "urn:hie:local:TOWN", "code": "GLU", "display": "葡萄糖"}]},
+      "subject": {"reference": "urn:uuid:pat-1"},
+      "valueQuantity": {"value": 6.2, "unit": "mmol/L"},
+      "interpretation": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0078", "code": "H"}]}]}},
+    {"fullUrl": "urn:uuid:pat-1", "resource": {"resourceType": "Patient", "id": "abc",
+      "identifier": [{"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]},
+                      "system": "http://hospital.example/mrn", "value": "M-9"}],
+      "name": [{"text": "赵六"}], "gender": "male", "birthDate": "1980-01-02"}},
+    {"fullUrl": "urn:uuid:dr9", "resource": {"resourceType": "DiagnosticReport",
+      "id": "dr9", "status": "preliminary", "code": {"text": "血糖"},
+      "identifier": [{"system": "urn:lis", "value": "REP-9"}],
+      "subject": {"reference": "urn:uuid:pat-1"}, "result": [{"reference": "urn:uuid:0b9e"}]}}
+  ]})";
+  const int64_t id =
+      Resolve("TOWN", "fhir:Bundle:b-77", "ORU^R01", bundle, "application/fhir+json");
+  auto labs = LabsOfPerson(PersonOf(id));
+  ASSERT_EQ(labs.size(), 1u);
+  const LabResultRow& r = labs[0];
+  EXPECT_EQ(r.code, "GLU");
+  EXPECT_EQ(r.code_system, "local:TOWN");
+  EXPECT_EQ(r.std_code, "2345-7");  // the local map
+  EXPECT_EQ(r.status, "preliminary");
+  EXPECT_EQ(r.value, "6.2");
+  EXPECT_EQ(r.unit, "mmol/L");
+  EXPECT_EQ(r.std_unit, "mmol/L");  // a unit with no OBX-6 form, through the terminology
+  EXPECT_EQ(r.abnormal_flag, "H");
+  EXPECT_EQ(r.report_id, "REP-9");
+  EXPECT_EQ(r.performing_facility, "TOWN");
+  EXPECT_EQ(r.effective_ms, ParseTimeMillis("2024-03-08T10:00:00+08:00"));
+  auto docs = DocsOfSource(SourceOf(id));
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(docs[0].type_code, "C0007");
+  EXPECT_EQ(docs[0].item_key, "TOWN|C0007|REP-9");
+}
+
 TEST_F(RecordWriteTest, MergeAndUnmergeMoveTheResults) {
   // Two facilities, two different names: two persons.
   const int64_t a = Resolve("TOWN", "L1", "ORU^R01", Oru("TOWN", "L1", "MR1", "张三", "F", "5.10"));
