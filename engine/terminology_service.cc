@@ -420,6 +420,36 @@ Status TerminologyService::StartPersist(std::unique_ptr<UnmappedStore> store, bo
 
 Status TerminologyService::FlushUnmapped() {
   std::lock_guard lock(persist_mu_);
+  return FlushLocked();
+}
+
+Status TerminologyService::RefreshUnmapped() {
+  std::lock_guard lock(persist_mu_);
+  HIE_RETURN_IF_ERROR(FlushLocked());
+  if (!persist_store_) return Status::Ok();
+  // Every change of this node is in the table now (or the flush failed and
+  // we returned above), so stored + pending is the true total.
+  UnmappedRegister& reg = terminology_.unmapped();
+  Status st = persist_store_->Load([&](const UnmappedRow& r) {
+    UnmappedEntry e;
+    e.system = r.system;
+    e.code = r.code;
+    e.facility = r.facility;
+    e.target_system = r.target_system;
+    e.display = r.display;
+    e.sample_message_id = r.sample_message_id;
+    e.count = r.count > 0 ? static_cast<uint64_t>(r.count) : 0;
+    e.first_seen_ms = r.first_seen_ms;
+    e.last_seen_ms = r.last_seen_ms;
+    reg.Refresh(e);
+  });
+  // A code another node (with older maps) counted that ours translate: it
+  // goes, from the table too at the next flush.
+  if (st.ok()) reg.PruneResolved(*terminology_.Current());
+  return st;
+}
+
+Status TerminologyService::FlushLocked() {
   if (!persist_store_) return Status::Ok();
   UnmappedRegister& reg = terminology_.unmapped();
   UnmappedRegister::Changes changes = reg.TakeChanges();
@@ -440,11 +470,18 @@ Status TerminologyService::FlushUnmapped() {
 void TerminologyService::PersistLoop(std::chrono::milliseconds interval) {
   std::unique_lock lock(persist_wait_mu_);
   bool warned = false;
+  bool shared = false;
+  {
+    std::lock_guard g(persist_mu_);
+    shared = persist_store_ && persist_store_->shared();
+  }
+  int round = 0;
   while (!persist_stopping_) {
     persist_cv_.wait_for(lock, interval, [this] { return persist_stopping_; });
     if (persist_stopping_) break;
     lock.unlock();
-    Status st = FlushUnmapped();
+    // Several nodes on one table: now and then take the others' counts too.
+    Status st = shared && ++round % kRefreshEvery == 0 ? RefreshUnmapped() : FlushUnmapped();
     if (!st.ok() && !warned) {
       HIE_LOG_WARN("未映射代码登记写入失败，稍后重试 (unmapped-code register write failed, retrying "
                    "at the next flush): {}",

@@ -147,11 +147,17 @@ class TerminologyService {
   // Writes what changed since the last flush now (also the flusher's step).
   // On error the changes stay in memory for the next flush.
   Status FlushUnmapped();
+  // Flushes, then takes the table's totals into the register (what other
+  // hub nodes on the same PostgreSQL counted). The flusher does this every
+  // kRefreshEvery flushes when the store is shared.
+  Status RefreshUnmapped();
   // Stops the flusher, flushes a last time and closes the store. Idempotent.
   void StopPersist();
 
  private:
   void PersistLoop(std::chrono::milliseconds interval);
+  Status FlushLocked();  // persist_mu_ held
+  static constexpr int kRefreshEvery = 10;
   void AuditLoop();
   void AuditOne(const AuditItem& item);
 

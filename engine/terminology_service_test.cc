@@ -260,6 +260,39 @@ TEST_F(TerminologyServiceTest, FlusherWritesWithoutBeingAsked) {
   (*store)->Close();
 }
 
+TEST_F(TerminologyServiceTest, TwoNodesOnOneTableSeeEachOthersCountsAfterARefresh) {
+  const std::string uri = "sqlite:" + (dir_ / "hub.db").string();
+  StoreOptions so;
+  so.durable_full = false;
+  auto store = OpenStore(uri, so);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto node = [&] {
+    auto svc = Make(dir_.string());
+    EXPECT_TRUE(svc->Load().ok());
+    auto u = OpenUnmappedStore(uri, false);
+    EXPECT_TRUE(u.ok()) << u.status().ToString();
+    EXPECT_TRUE(svc->StartPersist(std::move(u).value(), false, std::chrono::hours(1)).ok());
+    return svc;
+  };
+  auto a = node();
+  auto b = node();
+  a->RecordUnmapped(Check(*a, Oru("XYZ^尿酸^L", "M")), "TEST", 1);
+  a->RecordUnmapped(Check(*a, Oru("XYZ^尿酸^L", "M")), "TEST", 2);
+  ASSERT_TRUE(a->FlushUnmapped().ok());
+  b->RecordUnmapped(Check(*b, Oru("XYZ^尿酸^L", "M")), "TEST", 3);  // not written yet
+  ASSERT_TRUE(b->RefreshUnmapped().ok());                          // writes it, then reads
+  ASSERT_TRUE(a->RefreshUnmapped().ok());
+  for (auto* svc : {a.get(), b.get()}) {
+    auto entries = svc->unmapped().Snapshot();
+    ASSERT_EQ(entries.size(), 1u);
+    EXPECT_EQ(entries[0].count, 3u);
+    EXPECT_EQ(entries[0].sample_message_id, "1");
+  }
+  a->StopPersist();
+  b->StopPersist();
+  (*store)->Close();
+}
+
 TEST_F(TerminologyServiceTest, NotConfigured) {
   auto svc = Make("");
   EXPECT_TRUE(svc->Load().ok());

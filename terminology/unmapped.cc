@@ -209,6 +209,24 @@ size_t UnmappedRegister::PruneResolved(const TerminologySnapshot& snapshot) {
   return dropped;
 }
 
+void UnmappedRegister::Refresh(const UnmappedEntry& stored) {
+  std::string key = MakeKey(stored.system, stored.code, stored.facility, stored.target_system);
+  Shard& shard = ShardOf(key);
+  std::lock_guard lock(shard.mu);
+  auto it = shard.entries.find(key);
+  if (it == shard.entries.end()) {
+    (void)Insert(shard, std::move(key), stored);
+    return;
+  }
+  UnmappedEntry& e = it->second.e;
+  e.count = stored.count + it->second.pending;
+  // The table's first display and sample win, so every node shows the same.
+  if (!stored.display.empty()) e.display = stored.display;
+  if (!stored.sample_message_id.empty()) e.sample_message_id = stored.sample_message_id;
+  e.first_seen_ms = std::min(e.first_seen_ms, stored.first_seen_ms);
+  e.last_seen_ms = std::max(e.last_seen_ms, stored.last_seen_ms);
+}
+
 void UnmappedRegister::Clear() {
   for (Shard& shard : shards_) {
     std::lock_guard lock(shard.mu);

@@ -82,6 +82,14 @@ class UnmappedRegister {
   // counted). Not a change: TakeChanges does not return it.
   void Load(const UnmappedEntry& stored);
 
+  // Takes a stored entry's totals when other hub nodes write the same table:
+  // count = the stored count + this register's occurrences not yet handed
+  // out (so call it right after a successful write of TakeChanges), first /
+  // last seen widened, the stored display and sample taken (the table's
+  // first, the same on every node); a new key is inserted within
+  // max_entries. Not a change.
+  void Refresh(const UnmappedEntry& stored);
+
   void Clear();  // memory only (not tracked as removals)
   size_t size() const;
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }

@@ -144,6 +144,39 @@ TEST(UnmappedTest, LoadMergesStoredEntriesWithinTheBound) {
   EXPECT_EQ(ch.added[0].count, 1u);
 }
 
+TEST(UnmappedTest, RefreshTakesTheTableTotalsPlusWhatIsNotWrittenYet) {
+  UnmappedRegister reg;
+  reg.EnableChangeTracking();
+  reg.Record("local:F", "A", "", "F", "1", 100, "LOINC");
+  (void)reg.TakeChanges();                                // written: the table has 1 of ours
+  reg.Record("local:F", "A", "", "F", "2", 200, "LOINC");  // not written yet
+  UnmappedEntry stored;
+  stored.system = "local:F";
+  stored.code = "A";
+  stored.facility = "F";
+  stored.target_system = "LOINC";
+  stored.count = 5;  // ours (1) + another node's (4)
+  stored.first_seen_ms = 50;
+  stored.last_seen_ms = 150;
+  reg.Refresh(stored);
+  UnmappedEntry other = stored;
+  other.code = "B";  // only the other node saw it
+  other.count = 3;
+  reg.Refresh(other);
+  std::map<std::string, UnmappedEntry> by;
+  for (const auto& e : reg.Snapshot()) by[e.code] = e;
+  ASSERT_EQ(by.size(), 2u);
+  EXPECT_EQ(by.at("A").count, 6u);
+  EXPECT_EQ(by.at("A").first_seen_ms, 50);
+  EXPECT_EQ(by.at("A").last_seen_ms, 200);
+  EXPECT_EQ(by.at("B").count, 3u);
+  // Only our unwritten occurrence is a change.
+  auto c = reg.TakeChanges();
+  ASSERT_EQ(c.added.size(), 1u);
+  EXPECT_EQ(c.added[0].code, "A");
+  EXPECT_EQ(c.added[0].count, 1u);
+}
+
 TEST(UnmappedTest, SeparatesFacilitiesAndIsBounded) {
   UnmappedRegister reg(3);
   reg.Record("HL7 0001", "X", "", "F1", "m1", 10, "GB/T 2261.1");

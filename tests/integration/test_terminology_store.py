@@ -9,6 +9,7 @@ idempotently. Runs on SQLite, and on PostgreSQL with HIE_TEST_STORE=postgres
 (CTest integration_pg.test_terminology_store)."""
 
 import datetime
+import os
 import pathlib
 import shutil
 import tempfile
@@ -175,6 +176,45 @@ class TerminologyStoreTest(unittest.TestCase):
         self.assertEqual(r.json()["error"]["where"], "/since")
         r = self.hub.api("DELETE", "/api/v1/terminology/retranslate")
         self.assertEqual(r.status, 405, r)
+
+
+@unittest.skipUnless(os.environ.get("HIE_TEST_STORE") == "postgres" and os.environ.get("HIE_TEST_PG_URI"),
+                     "两个节点需要 PostgreSQL (HIE_TEST_STORE=postgres)")
+class TwoNodesRegisterTest(unittest.TestCase):
+    """Two hub nodes on one PostgreSQL: the register's table holds the sum of
+    both nodes' counts, and each node's API catches up with the other's
+    within its refresh (every 10 flushes, about 10 s)."""
+
+    def test_each_node_shows_both_nodes_counts(self):
+        H.require_hie()
+        db, uri = H.create_pg_database()
+        self.addCleanup(H.drop_pg_database, db)
+        tmp = pathlib.Path(tempfile.mkdtemp(prefix="hie-itest-term2-"))
+        self.addCleanup(shutil.rmtree, tmp, True)
+        T.copy_shipped(tmp / "terminology")
+        facilities = H.FACILITIES + [{"id": "TEST", "name": "术语测试卫生室", "kind": "village"}]
+        nodes = []
+        for _ in range(2):
+            h = H.Hub(facilities=facilities, hub={"store": uri},
+                      extra={"terminology": {"dir": str(tmp / "terminology")}})
+            self.addCleanup(h.close)
+            h.start()
+            nodes.append(h)
+        code = "N2" + H.new_control_id("")
+        key = ("local:TEST", code)
+        for i, (node, n) in enumerate(((nodes[0], 2), (nodes[1], 1))):
+            for k in range(n):
+                msg, _ = H.oru(facility="TEST", patient=H.Patient(960 + 3 * i + k, "TEST"))
+                msg = msg.replace("OBX|1|NM|GLU^葡萄糖^L|", f"OBX|1|NM|{code}^二节点^L|")
+                self.assertEqual(node.send(msg).msa_code, "AA")
+
+        def count(node):
+            for e in node.api("GET", "/api/v1/terminology/unmapped").json()["unmapped"]:
+                if (e["system"], e["code"]) == key:
+                    return e["count"]
+            return 0
+        for node in nodes:
+            H.wait_until(lambda: count(node) == 3, timeout=40, what="both nodes' counts on each node")
 
 
 if __name__ == "__main__":
