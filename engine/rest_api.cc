@@ -268,10 +268,12 @@ void RestApi::Handle(HttpRequest req, HttpRespond respond) {
     HttpResponse r;
     if (HandleEmpiRequest(*d_.empi, req, parts, &r)) return respond(std::move(r));
   }
-  if (res == "patients" || res == "documents") {
-    respond(ErrorResponse(Status(
-        ErrorCode::kNotImplemented,
-        "该接口尚未实现 (not implemented yet): 患者索引 EMPI 与共享档案在后续版本提供", req.path)));
+  if ((res == "patients" || res == "documents") && (d_.empi == nullptr || d_.records == nullptr)) {
+    // A hub configured without them: say which key to set.
+    const char* why = d_.empi == nullptr
+                          ? "本平台未启用患者主索引 (EMPI disabled): 配置 empi.enabled: true"
+                          : "本平台未启用共享档案 (shared record disabled): 配置 empi.record: true";
+    respond(ErrorResponse(Status(ErrorCode::kNotImplemented, why, req.path)));
     return;
   }
   respond(ErrorResponse(Status(ErrorCode::kNotFound, "没有这个地址 (no such path)", req.path)));

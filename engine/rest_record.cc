@@ -6,6 +6,7 @@
 #include <optional>
 #include <set>
 
+#include "connectors/http/http_client.h"
 #include "engine/empi_records.h"
 #include "engine/rest_api.h"
 #include "mappings/canonical/model.h"
@@ -55,23 +56,7 @@ int64_t ParseSinceMs(const std::string& s) {
   return ms;
 }
 
-std::string TimeOrEmpty(int64_t ms) { return ms == 0 ? std::string() : FormatTimeMillis(ms); }
 json TimeOrNull(int64_t ms) { return ms == 0 ? json(nullptr) : json(FormatTimeMillis(ms)); }
-
-std::string UrlEncodeQuery(std::string_view s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
 
 class Reader {
  public:
@@ -183,7 +168,7 @@ class Reader {
               {"current", r.current},
               {"superseded_by", r.superseded_by == 0 ? json(nullptr) : json(r.superseded_by)},
               {"history", "/api/v1/patients/" + empi_id +
-                              "/lab-results/history?item_key=" + UrlEncodeQuery(r.item_key)}};
+                              "/lab-results/history?item_key=" + UrlEncode(r.item_key)}};
     static const RecognitionCatalogue kNone{RecognitionConfig{}};
     const RecognitionCatalogue& cat = d_.catalogue != nullptr ? *d_.catalogue : kNone;
     j["recognition"] = RecognitionJson(cat.Evaluate(r, now));
