@@ -111,9 +111,9 @@ struct RetentionCutoffs {
 
 // What one ApplyRetention call did.
 struct RetentionReport {
-  int64_t bodies_removed = 0;           // SQLite: raw bodies blanked
-  int64_t messages_removed = 0;         // SQLite: messages deleted with everything of theirs
-  int64_t rejected_removed = 0;         // SQLite: rejected inputs deleted
+  int64_t bodies_removed = 0;    // raw bodies blanked (PostgreSQL: in DEFAULT partitions)
+  int64_t messages_removed = 0;  // messages deleted with all of theirs (PG: DEFAULT partitions)
+  int64_t rejected_removed = 0;  // rejected inputs deleted (PostgreSQL: DEFAULT partitions)
   int64_t partitions_dropped = 0;       // PostgreSQL: whole monthly partitions dropped
   std::vector<std::string> partitions;  // PostgreSQL: their names
   int64_t keys_removed = 0;             // PostgreSQL: dedupe keys deleted

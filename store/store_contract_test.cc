@@ -718,9 +718,15 @@ TEST_P(StoreContract, RetentionRemovesContentThenMetadataNeverQueued) {
   const int64_t t_b = now - 170 * day;  // still QUEUED (destination down)
   GetParam().cover_history(dir_, t_a);
 
-  int64_t a = Insert(Msg("F", "A", t_a));
-  int64_t b = Insert(Msg("F", "B", t_b));
-  int64_t c = Insert(Msg("F", "C", now));
+  // Statuses as the hub leaves them (PostgreSQL also keeps what a RECEIVED
+  // message, waiting for the pipeline, needs).
+  NewMessage na = Msg("F", "A", t_a), nb = Msg("F", "B", t_b), nc = Msg("F", "C", now);
+  na.status = MessageStatus::kSent;
+  nb.status = MessageStatus::kQueued;
+  nc.status = MessageStatus::kSent;
+  int64_t a = Insert(na);
+  int64_t b = Insert(nb);
+  int64_t c = Insert(nc);
   ASSERT_TRUE(store_
                   ->WriteSync([&](WriteTxn& t) -> Status {
                     HIE_RETURN_IF_ERROR(t.AppendTrace(a, {t_a + 1, "received", "ok", ""}));
@@ -849,7 +855,11 @@ TEST_P(StoreContract, RetentionUnderConcurrentWrites) {
   const int64_t old = now - 400 * day;
   GetParam().cover_history(dir_, old);
   std::vector<int64_t> old_ids;
-  for (int i = 0; i < 600; ++i) old_ids.push_back(Insert(Msg("F", Key("OLD", i), old + i)));
+  for (int i = 0; i < 600; ++i) {
+    NewMessage m = Msg("F", Key("OLD", i), old + i);
+    m.status = MessageStatus::kSent;  // done with (a RECEIVED one waits for the pipeline)
+    old_ids.push_back(Insert(m));
+  }
   std::atomic<bool> done{false};
   std::atomic<int> failures{0};
   std::vector<int64_t> new_ids;

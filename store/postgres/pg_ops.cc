@@ -120,8 +120,14 @@ const std::vector<Statement> kStatements = {
      "FROM c WHERE d.id = c.id AND d.created_at = c.created_at "
      "RETURNING d.id, d.message_id, d.destination_id, d.patient_key, d.state, d.attempts, "
      "d.next_attempt_at, d.created_at, d.updated_at, d.last_error"},
-    {"renew_claims", "UPDATE deliveries SET lease_until = " HIE_DB_NOW_MS " + $3 "
-                     "WHERE id = ANY($1::bigint[]) AND lease_owner = $2 AND state = 'QUEUED'"},
+    // SKIP LOCKED: a row the writer holds (its sender is finishing it) is
+    // left for the next poll. Waiting would lock the rows in no fixed order
+    // against a write batch that locks several deliveries: a deadlock, one
+    // second (deadlock_timeout) of every ACK in that batch.
+    {"renew_claims",
+     "UPDATE deliveries d SET lease_until = " HIE_DB_NOW_MS " + $3 FROM (SELECT id, created_at "
+     "FROM deliveries WHERE id = ANY($1::bigint[]) AND lease_owner = $2 AND state = 'QUEUED' "
+     "FOR UPDATE SKIP LOCKED) c WHERE d.id = c.id AND d.created_at = c.created_at"},
     {"release_claims",
      "UPDATE deliveries SET lease_owner = NULL, lease_until = 0 WHERE lease_owner = $1"},
     {"next_due",

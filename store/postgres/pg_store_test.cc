@@ -8,8 +8,8 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <map>
 #include <future>
+#include <map>
 #include <mutex>
 #include <set>
 #include <string>
@@ -341,11 +341,11 @@ TEST_F(PgStoreTest, ConcurrentTraceAppendsNumberInTurn) {
   tb.join();
   EXPECT_EQ(failed.load(), 0);
   const int n = 2 * kThreads * kPer;
-  EXPECT_EQ(store_test::PgQuery1("SELECT count(DISTINCT seq) || '/' || count(*) || '/' || max(seq) "
-                                 "FROM " +
-                                 schema_ + ".message_trace WHERE message_id = " +
-                                 std::to_string(id)),
-            std::to_string(n) + "/" + std::to_string(n) + "/" + std::to_string(n));
+  EXPECT_EQ(
+      store_test::PgQuery1("SELECT count(DISTINCT seq) || '/' || count(*) || '/' || max(seq) "
+                           "FROM " +
+                           schema_ + ".message_trace WHERE message_id = " + std::to_string(id)),
+      std::to_string(n) + "/" + std::to_string(n) + "/" + std::to_string(n));
 }
 
 TEST_F(PgStoreTest, OneHeadPerPatientUnderConcurrentInserts) {
@@ -473,6 +473,141 @@ TEST_F(PgStoreTest, MonthlyPartitionsAndRetentionDropWholePartitions) {
   EXPECT_EQ(a.GetMessage(old_id).status().code(), ErrorCode::kNotFound);
   EXPECT_GT(Insert(a, Msg("F", "OLD", now)), new_id) << "an old key is new again";
   EXPECT_TRUE(a.GetMessage(new_id).ok());
+}
+
+// Rows that fell into the DEFAULT partitions (no monthly partition covered
+// their time) go by the same cutoffs, row by row; a message with a QUEUED
+// delivery, or RECEIVED (waiting for the pipeline), keeps row and body.
+TEST_F(PgStoreTest, RetentionEmptiesTheDefaultPartitions) {
+  Store& a = Node();
+  const int64_t day = 24LL * 3600 * 1000;
+  const int64_t now = Env::Default().NowMillis();
+  const int64_t t_a = now - 250 * day, t_b = now - 200 * day;
+  NewMessage na = Msg("F", "A", t_a), nb = Msg("F", "B", t_b);
+  na.status = MessageStatus::kSent;    // delivered long ago
+  nb.status = MessageStatus::kQueued;  // still QUEUED
+  const int64_t ma = Insert(a, na);
+  const int64_t mb = Insert(a, nb);
+  const int64_t mr = Insert(a, Msg("F", "R", t_b));  // RECEIVED: the pipeline wants its body
+  const std::string in_schema = "SET search_path = " + schema_ + "; ";
+  EXPECT_EQ(store_test::PgQuery1(in_schema +
+                                 "SELECT tableoid::regclass::text FROM messages "
+                                 "WHERE id = " +
+                                 std::to_string(ma)),
+            "messages_default");
+  ASSERT_TRUE(a.WriteSync([&](WriteTxn& t) -> Status {
+                 HIE_RETURN_IF_ERROR(t.AppendTrace(ma, {t_a + 1, "received", "ok", ""}));
+                 HIE_RETURN_IF_ERROR(t.AppendTrace(mb, {t_b + 1, "received", "ok", ""}));
+                 return t.UpdateStatus(mr, MessageStatus::kReceived, t_b, Status::Ok());
+               }).ok());
+  const int64_t da = AddDelivery(a, ma, "dest", "PA", t_a + 2);
+  AddDelivery(a, mb, "dest", "PB", t_b + 2);
+  ASSERT_TRUE(a.WriteSync([&](WriteTxn& t) -> Status {
+                 DeliveryAttempt at;
+                 at.delivery_id = da;
+                 at.at_ms = t_a + 3;
+                 at.ok = true;
+                 HIE_RETURN_IF_ERROR(t.RecordAttempt(at));
+                 return t.UpdateDelivery(da, DeliveryState::kSent, 1, 0, "", t_a + 3);
+               }).ok());
+  RejectedInput rj;
+  rj.received_at_ms = t_a;
+  rj.raw = "junk";
+  int64_t r_old = 0;
+  ASSERT_TRUE(a.WriteSync([&](WriteTxn& t) -> Status {
+                 HIE_ASSIGN_OR_RETURN(r_old, t.InsertRejected(rj));
+                 return Status::Ok();
+               }).ok());
+
+  RetentionCutoffs cut;
+  cut.content_before_ms = now - 100 * day;
+  cut.metadata_before_ms = now - 100 * day;
+  auto rep = a.ApplyRetention(cut, nullptr);
+  ASSERT_TRUE(rep.ok()) << rep.status().ToString();
+  EXPECT_EQ(rep->messages_removed, 1);
+  EXPECT_EQ(rep->bodies_removed, 1);
+  EXPECT_EQ(rep->rejected_removed, 1);
+  EXPECT_EQ(a.GetMessage(ma).status().code(), ErrorCode::kNotFound);
+  EXPECT_TRUE(a.GetTrace(ma)->empty());
+  EXPECT_TRUE(a.GetDeliveries(ma)->empty());
+  EXPECT_TRUE(a.GetAttempts(da)->empty());
+  EXPECT_EQ(a.GetRejected(r_old).status().code(), ErrorCode::kNotFound);
+  EXPECT_EQ(a.GetMessage(mb)->raw, Msg("F", "B").raw) << "QUEUED: kept";
+  EXPECT_EQ(a.GetTrace(mb)->size(), 1u);
+  EXPECT_EQ(a.GetMessage(mr)->raw, Msg("F", "R").raw) << "RECEIVED: kept";
+  EXPECT_GT(Insert(a, Msg("F", "A", now)), mr) << "A's dedupe key went with it";
+  rep = a.ApplyRetention(cut, nullptr);
+  ASSERT_TRUE(rep.ok());
+  EXPECT_EQ(rep->messages_removed + rep->bodies_removed + rep->rejected_removed, 0);
+}
+
+// A reprocess (the message back to RECEIVED: the pipeline reads its body
+// next) committing while a content drop of its month waits for the lock:
+// the drop sees it once locked and keeps the partition.
+TEST_F(PgStoreTest, ReprocessRacingAContentDropKeepsTheBody) {
+  Store& a = Node();
+  const int64_t day = 24LL * 3600 * 1000;
+  const int64_t now = Env::Default().NowMillis();
+  const int64_t t_x = now - 150 * day;
+  store_test::PostgresBackend().cover_history(dir_, t_x);
+  const int64_t x = Insert(a, Msg("F", "X", t_x));
+  ASSERT_TRUE(a.WriteSync([&](WriteTxn& t) {
+                 return t.UpdateStatus(x, MessageStatus::kError, t_x,
+                                       Status(ErrorCode::kUnavailable, "down", "destination:d"));
+               }).ok());
+  std::atomic<bool> entered{false}, release{false};
+  std::thread reprocess([&] {
+    Status st = a.WriteSync([&](WriteTxn& t) -> Status {
+      HIE_ASSIGN_OR_RETURN(MessageRecord m, t.GetMessage(x));  // as RestApi::Reprocess
+      if (m.raw.empty()) return Status(ErrorCode::kNotFound, "body gone");
+      entered = true;
+      for (int i = 0; i < 3000 && !release; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+      return t.UpdateStatus(x, MessageStatus::kReceived, now, Status::Ok());
+    });
+    EXPECT_TRUE(st.ok()) << st.ToString();
+  });
+  while (!entered) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::thread retention([&] {
+    RetentionCutoffs cut;
+    cut.content_before_ms = now - 100 * day;
+    auto rep = a.ApplyRetention(cut, nullptr);
+    EXPECT_TRUE(rep.ok()) << rep.status().ToString();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  release = true;
+  reprocess.join();
+  retention.join();
+  auto m = a.GetMessage(x);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->status, MessageStatus::kReceived);
+  EXPECT_EQ(m->raw, Msg("F", "X").raw) << "the reprocessed message keeps its body";
+  // Once the pipeline is done with it, the next run drops the month.
+  ASSERT_TRUE(a.WriteSync([&](WriteTxn& t) {
+                 return t.UpdateStatus(x, MessageStatus::kSent, now, Status::Ok());
+               }).ok());
+  RetentionCutoffs cut;
+  cut.content_before_ms = now - 100 * day;
+  auto rep = a.ApplyRetention(cut, nullptr);
+  ASSERT_TRUE(rep.ok());
+  EXPECT_EQ(a.GetMessage(x)->raw, "");
+  // The other order: the drop came first; a reprocess then finds the body
+  // gone and is refused instead of putting an empty message back to work.
+  const int64_t y = Insert(a, Msg("F", "Y", t_x + 1));  // lands in the default partition now
+  ASSERT_TRUE(a.WriteSync([&](WriteTxn& t) {
+                 return t.UpdateStatus(y, MessageStatus::kError, t_x,
+                                       Status(ErrorCode::kUnavailable, "down", "destination:d"));
+               }).ok());
+  rep = a.ApplyRetention(cut, nullptr);
+  ASSERT_TRUE(rep.ok());
+  EXPECT_EQ(rep->bodies_removed, 1);
+  Status st = a.WriteSync([&](WriteTxn& t) -> Status {
+    HIE_ASSIGN_OR_RETURN(MessageRecord m, t.GetMessage(y));
+    return t.UpdateStatus(m.id, MessageStatus::kReceived, now, Status::Ok());
+  });
+  EXPECT_EQ(st.code(), ErrorCode::kConflict) << st.ToString();
+  EXPECT_EQ(a.GetMessage(y)->status, MessageStatus::kError);
 }
 
 // A delivery queued after the candidates were listed (a reprocess of an old

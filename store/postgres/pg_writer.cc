@@ -5,6 +5,7 @@
 #include <exception>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "core/log.h"
 #include "store/postgres/pg_ops.h"
@@ -76,10 +77,22 @@ class PgTxn final : public WriteTxn {
     return Op("InsertRejected", [&] { return pg::InsertRejected(t_, r); });
   }
   Result<MessageRecord> GetMessage(int64_t id) override {
-    return Op("GetMessage", [&] { return pg::GetMessage(t_, id, /*lock=*/true); });
+    auto r = Op("GetMessage", [&] { return pg::GetMessage(t_, id, /*lock=*/true); });
+    if (r.ok() && r->raw.empty() && r->status == MessageStatus::kError) bodiless_.insert(id);
+    return r;
   }
+  // An ERROR message whose body content retention removed (read above, row
+  // locked) is not put back to work: there is nothing to process or send.
+  // This is how a reprocess that lost the race with a content drop ends.
   Status UpdateStatus(int64_t id, MessageStatus status, int64_t at_ms,
                       const Status& error) override {
+    if ((status == MessageStatus::kReceived || status == MessageStatus::kQueued) &&
+        bodiless_.count(id) != 0) {
+      return Status(ErrorCode::kConflict,
+                    "消息内容已按保留期删除，无法重新处理 (content removed by retention: "
+                    "cannot be processed again)",
+                    "retention");
+    }
     return Op("UpdateStatus", [&] { return pg::UpdateStatus(t_, id, status, at_ms, error); });
   }
   Status UpdateMeta(int64_t id, const std::string& message_type,
@@ -141,6 +154,7 @@ class PgTxn final : public WriteTxn {
   pqxx::transaction_base& t_;
   Status failure_;
   Failure kind_ = Failure::kStatement;
+  std::set<int64_t> bodiless_;         // ERROR messages read back without their body
   std::map<int64_t, int> fresh_;       // message ids this transaction inserted -> last seq
   std::vector<pg::TraceRow> fn_rows_;  // the running fn's trace rows, not yet sent
   std::vector<pg::TraceRow> rows_;     // rows of the fns that succeeded, not yet sent
