@@ -29,6 +29,11 @@ std::string NodeName() {
 // several nodes a message may become visible below ids already seen; each
 // scan looks this far below the highest id it saw.
 constexpr int64_t kScanWindow = 2000;
+// SQLite (one file, one write lock, shared with intake's group commit):
+// while messages keep arriving the worker waits for a gap this long before
+// it resolves, but never lets work wait longer than kMaxLag.
+constexpr auto kQuietGap = std::chrono::milliseconds(10);
+constexpr auto kMaxLag = std::chrono::seconds(10);
 
 // "3 项检验结果 (lab results), 1 份文档 (documents)".
 std::string RecordSummary(const RecordWrite& r) {
@@ -168,12 +173,18 @@ void EmpiService::OnCommitted(int64_t message_id) {
   {
     std::lock_guard lock(mu_);
     if (stopping_) return;
+    last_arrival_ = std::chrono::steady_clock::now();
     if (queue_.size() >= capacity_) {
       // Left to the store scan (memory stays bounded whatever the burst).
+      if (rescan_after_ < 0) rescan_since_ = last_arrival_;
       if (rescan_after_ < 0 || message_id - 1 < rescan_after_) rescan_after_ = message_id - 1;
       return;
     }
     queue_.push_back(message_id);
+    arrived_.push_back(last_arrival_);
+    // Only a worker with nothing to do waits for this; one that defers its
+    // work (see WorkerLoop) is not woken by every arrival.
+    if (queue_.size() > 1) return;
   }
   cv_.notify_one();
 }
@@ -196,6 +207,20 @@ void EmpiService::WorkerLoop() {
   (void)setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
   const bool shared = empi_->shared();
   auto next_tick = std::chrono::steady_clock::now();
+  // SQLite: while intake is busy, wait for a quiet gap (kQuietGap) before
+  // taking work that came in at `since`, up to kMaxLag after it: a burst is
+  // ACKed first and resolved in the gap after it, instead of the EMPI's
+  // reads and writes taking SQLite's write lock between every two group
+  // commits. Under mu_. Returns when to look again, or nothing: go ahead.
+  using Clock = std::chrono::steady_clock;
+  auto defer = [&](Clock::time_point since) -> std::optional<Clock::time_point> {
+    if (shared) return std::nullopt;
+    const auto now = Clock::now();
+    const auto quiet_at = last_arrival_ + kQuietGap;
+    const auto due_at = since + kMaxLag;
+    if (now >= quiet_at || now >= due_at) return std::nullopt;
+    return std::min(quiet_at, due_at);
+  };
   for (;;) {
     int64_t id = 0, scan = -1;
     bool tick = false;
@@ -212,11 +237,20 @@ void EmpiService::WorkerLoop() {
         tick = true;
         next_tick = std::chrono::steady_clock::now() + std::chrono::seconds(1);
       } else if (rescan_after_ >= 0) {
+        if (auto later = defer(rescan_since_)) {
+          cv_.wait_until(lock, *later, [&] { return stopping_; });
+          continue;
+        }
         scan = rescan_after_;
         rescan_after_ = -1;
       } else if (!queue_.empty()) {
+        if (auto later = defer(arrived_.front())) {
+          cv_.wait_until(lock, *later, [&] { return stopping_; });
+          continue;
+        }
         id = queue_.front();
         queue_.pop_front();
+        arrived_.pop_front();
       } else {
         continue;
       }
@@ -236,6 +270,7 @@ void EmpiService::WorkerLoop() {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       std::lock_guard lock(mu_);
       queue_.push_front(id);
+      arrived_.push_front(Clock::time_point{});  // retried at once
     }
   }
 }

@@ -40,6 +40,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -179,8 +180,11 @@ class EmpiService {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<int64_t> queue_;
+  std::deque<std::chrono::steady_clock::time_point> arrived_;  // when each of queue_ came
+  std::chrono::steady_clock::time_point last_arrival_{};       // the latest OnCommitted
   const size_t capacity_ = 10000;
   int64_t rescan_after_ = -1;  // >= 0: scan the store for ids above it
+  std::chrono::steady_clock::time_point rescan_since_{};  // when rescan_after_ was set
   bool stopping_ = false;
   std::thread worker_;
 
