@@ -8,6 +8,7 @@
 #include "core/env.h"
 #include "engine/canonicalize.h"
 #include "engine/document_input.h"
+#include "engine/recognition.h"
 #include "engine/transform.h"
 #include "mappings/cda/xml_safe.h"
 
@@ -258,6 +259,35 @@ CdaIdentity ReadCdaIdentity(std::string_view raw) {
   return out;
 }
 
+// Marks an Encounter whose period.start is the message's event time (a
+// registration without PV1-44), not a start the facility sent.
+constexpr std::string_view kStartFromEventExtension = "urn:hie:period-start-from-event-time";
+
+// The event time of an HL7 v2 message: EVN-6 (event occurred), else EVN-2
+// (recorded), else MSH-7; 0 when none is readable.
+int64_t V2EventMs(const Er7Message& m) {
+  const Er7Delimiters& d = m.delimiters();
+  auto at = [&](std::string_view field) -> int64_t {
+    const std::string_view ts =
+        Er7Piece(Er7Piece(field, d.repetition, 1), d.component, 1);
+    if (ts.empty() || ts == "\"\"") return 0;
+    auto t = canonical::V2TimeToFhir(ts, "EVN");
+    if (!t.ok()) return 0;
+    const int64_t ms = ParseTimeMillis(*t);
+    return ms > 0 ? ms : 0;
+  };
+  for (size_t i = 0; i < m.segment_count(); ++i) {
+    if (m.segment_id(i) != "EVN") continue;
+    if (int64_t ms = at(m.field(i, 6)); ms != 0) return ms;
+    if (int64_t ms = at(m.field(i, 2)); ms != 0) return ms;
+    break;
+  }
+  for (size_t i = 0; i < m.segment_count(); ++i) {
+    if (m.segment_id(i) == "MSH") return at(m.field(i, 7));
+  }
+  return 0;
+}
+
 class Extractor {
  public:
   Extractor(const RecordInput& in, canonical::CanonicalMessage& c)
@@ -269,13 +299,19 @@ class Extractor {
     if (in_.er7 != nullptr) extras = ReadV2Extras(*in_.er7);
     const std::string control = m_.control_id.empty() ? std::to_string(m_.id) : m_.control_id;
 
-    // Encounters (visit numbers are also what diagnoses are keyed by).
-    std::map<std::string, std::string> visit_of;  // Encounter id -> visit number
+    // Encounters (their visit identity is also what diagnoses are keyed by).
+    std::map<std::string, std::string> visit_of;     // Encounter id -> visit number
+    std::map<std::string, std::string> identity_of;  // Encounter id -> visit identity
+    const bool registration = IsType(c_.message_type, {"ADT^A01", "ADT^A04"});
     for (json* e : All(b, "Encounter")) {
+      if (registration) StartFromEventTime(*e);
       visit_of[S(*e, "id")] = VisitNumber(*e);
+      identity_of[S(*e, "id")] = VisitIdentity(*e);
     }
     if (IsType(c_.message_type, {"ADT^A01", "ADT^A04", "ADT^A05", "ADT^A08"})) {
-      for (json* e : All(b, "Encounter")) w.encounters.push_back(EncounterOf(*e));
+      for (json* e : All(b, "Encounter")) {
+        w.encounters.push_back(EncounterOf(*e, identity_of[S(*e, "id")]));
+      }
     }
 
     // Lab results: the Observations of each report.
@@ -309,12 +345,15 @@ class Extractor {
       if (cnd->contains("clinicalStatus")) {
         if (const json* c = Coding0((*cnd)["clinicalStatus"])) d.clinical_status = S(*c, "code");
       }
-      if (cnd->contains("encounter")) d.visit_number = visit_of[RefId((*cnd)["encounter"])];
+      std::string visit;
+      if (cnd->contains("encounter")) {
+        d.visit_number = visit_of[RefId((*cnd)["encounter"])];
+        visit = identity_of[RefId((*cnd)["encounter"])];
+      }
       d.recorded_ms = Ms(*cnd, "recordedDate");
       if (d.recorded_ms == 0) d.recorded_ms = m_.received_at_ms;
-      d.item_key = facility_ + "|" +
-                   (d.visit_number.empty() ? "msg" + std::to_string(m_.id) : d.visit_number) + "|" +
-                   (d.code.empty() ? d.display : d.code);
+      d.item_key = facility_ + "|" + (visit.empty() ? "msg" + std::to_string(m_.id) : visit) +
+                   "|" + (d.code.empty() ? d.display : d.code);
       d.resource = cnd->dump();
       w.diagnoses.push_back(std::move(d));
     }
@@ -382,11 +421,48 @@ class Extractor {
     return r;
   }
 
-  EncounterRow EncounterOf(const json& e) const {
+  // When the event happened: EVN-6, else EVN-2, else MSH-7 (HL7 v2); the
+  // message time of other formats; else when the hub received it.
+  int64_t EventMs() const {
+    int64_t ms = in_.er7 != nullptr ? V2EventMs(*in_.er7) : 0;
+    if (ms == 0) ms = Ms(c_.bundle, "timestamp");
+    return ms != 0 ? ms : m_.received_at_ms;
+  }
+
+  // A registration (A01/A04) without a visit start (PV1-44) starts at the
+  // event time; the Encounter says so (kStartFromEventExtension).
+  void StartFromEventTime(json& e) const {
+    if (e.contains("period") && e["period"].is_object() && !S(e["period"], "start").empty()) {
+      return;
+    }
+    const int64_t ms = EventMs();
+    if (ms <= 0) return;
+    if (!e.contains("period") || !e["period"].is_object()) e["period"] = json::object();
+    e["period"]["start"] = FormatTimeMillis(ms);
+    if (!e.contains("extension") || !e["extension"].is_array()) e["extension"] = json::array();
+    e["extension"].push_back(
+        {{"url", std::string(kStartFromEventExtension)}, {"valueBoolean", true}});
+  }
+
+  // The identity of a visit: its visit number (PV1-19); without one, the
+  // facility's patient record (the EMPI source), the encounter class and
+  // the visit's day in China time (from its start, else the event time) —
+  // one visit per facility, patient, class and day, so an A04 and the A08
+  // that updates it are one encounter.
+  std::string VisitIdentity(const json& e) const {
+    if (std::string vn = VisitNumber(e); !vn.empty()) return vn;
+    int64_t at = e.contains("period") ? Ms(e["period"], "start") : 0;
+    if (at == 0) at = EventMs();
+    const std::string cls =
+        e.contains("class") && e["class"].is_object() ? S(e["class"], "code") : std::string();
+    return "src" + std::to_string(in_.source_id) + "|" + (cls.empty() ? "?" : cls) + "|" +
+           FormatDay(ChinaDay(at));
+  }
+
+  EncounterRow EncounterOf(const json& e, const std::string& identity) const {
     EncounterRow r = Base<EncounterRow>();
     r.visit_number = VisitNumber(e);
-    r.item_key = facility_ + "|" +
-                 (r.visit_number.empty() ? "msg|" + std::to_string(m_.id) : r.visit_number);
+    r.item_key = facility_ + "|" + identity;
     if (e.contains("class") && e["class"].is_object()) r.encounter_class = S(e["class"], "code");
     r.status = S(e, "status");
     if (e.contains("location") && e["location"].is_array() && !e["location"].empty()) {

@@ -15,8 +15,20 @@
 //                OBR-32). item_key "<facility>|<report id>|<item code>|<n>"
 //                with n the occurrence of that code in the report.
 //   encounters   ADT^A01/A04/A05/A08 (any format): the Encounter, keyed by
-//                its visit number (A08 supersedes).
-//   diagnoses    every Condition (DG1, CDA diagnosis entries, FHIR).
+//                its visit identity (A08 supersedes): the visit number
+//                (PV1-19), else — a village clinic sends none — the EMPI
+//                source record (the facility's patient), the encounter
+//                class and the visit's day in China time (+08:00) from its
+//                start (PV1-44), else the event time (EVN-6, else EVN-2,
+//                else MSH-7): one visit per facility, patient, class and
+//                day ("<facility>|src<source id>|AMB|2026-11-22"). A
+//                registration (A01/A04) without PV1-44 starts at the event
+//                time, and its Encounter carries the extension
+//                urn:hie:period-start-from-event-time = true. An update
+//                without a start keeps the start of the version it
+//                supersedes (the store, store/record_store.h).
+//   diagnoses    every Condition (DG1, CDA diagnosis entries, FHIR), keyed
+//                by the visit identity of its encounter (else the message).
 //   documents    a CDA as received (MessageTextUtf8, what a cda destination
 //                gets), keyed by setId (a new version supersedes), its type
 //                code from the document; ORU^R01 (not CDA) -> a generated

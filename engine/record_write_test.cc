@@ -349,6 +349,59 @@ TEST_F(RecordWriteTest, AdtEncounterDiagnosisOutpatientRecordAndUpdate) {
   EXPECT_EQ(DocsOfSource(src).size(), 1u);
 }
 
+// A village clinic's ADT: no visit number (PV1-19), no visit start (PV1-44).
+std::string VillageAdt(const std::string& trigger, const std::string& control,
+                       const std::string& msh7, const std::string& evn) {
+  return "MSH|^~\\&|HIS|VILL|HIE|COUNTY|" + msh7 + "||ADT^" + trigger + "^ADT_A01|" + control +
+         "|P|2.4\r" + "EVN|" + trigger + "|" + evn + "\r" +
+         Seg("PID", {{1, "1"}, {3, "V123^^^VILL^MR"}, {5, "王秀英"}, {7, "19580312"}, {8, "F"}}) +
+         Seg("PV1", {{1, "1"}, {2, "O"}, {3, "全科门诊"}, {7, "D001^李医生"}});
+}
+
+TEST_F(RecordWriteTest, VisitWithoutVisitNumberIsOneEncounterPerPatientClassAndDay) {
+  const int64_t a04 = Resolve("VILL", "V1", "ADT^A04",
+                              VillageAdt("A04", "V1", "20261122083000", "20261122083000"));
+  const int64_t src = SourceOf(a04);
+  auto encs = records_->Encounters({src}, 10);
+  ASSERT_TRUE(encs.ok());
+  ASSERT_EQ(encs->size(), 1u);
+  const std::string key = "VILL|src" + std::to_string(src) + "|AMB|2026-11-22";
+  EXPECT_EQ((*encs)[0].item_key, key);
+  EXPECT_EQ((*encs)[0].visit_number, "");
+  // No PV1-44: the registration starts at its event time, and says so.
+  EXPECT_EQ((*encs)[0].start_ms, ParseTimeMillis("2026-11-22T08:30:00+08:00"));
+  const json res = json::parse((*encs)[0].resource);
+  EXPECT_NE(res.dump().find("urn:hie:period-start-from-event-time"), std::string::npos);
+  EXPECT_EQ(ParseTimeMillis(res["period"]["start"].get<std::string>()),
+            ParseTimeMillis("2026-11-22T08:30:00+08:00"));
+
+  // The A08 of that visit, later the same day, without PV1-44: the same
+  // encounter's second version, which keeps the start.
+  const int64_t a08 = Resolve("VILL", "V2", "ADT^A08",
+                              VillageAdt("A08", "V2", "20261122110000", "20261122110000"));
+  ASSERT_EQ(SourceOf(a08), src);
+  encs = records_->Encounters({src}, 10);
+  ASSERT_TRUE(encs.ok());
+  ASSERT_EQ(encs->size(), 1u);
+  EXPECT_EQ((*encs)[0].item_key, key);
+  EXPECT_EQ((*encs)[0].version, 2);
+  EXPECT_EQ((*encs)[0].message_id, a08);
+  EXPECT_EQ((*encs)[0].start_ms, ParseTimeMillis("2026-11-22T08:30:00+08:00"));
+  EXPECT_EQ(json::parse((*encs)[0].resource).dump().find("urn:hie:period-start-from-event-time"),
+            std::string::npos);  // an update's start is not the event time
+
+  // The next day (China time; 23:30 UTC of the 22nd is the 23rd in China) is
+  // another visit; EVN-6 (event occurred) before EVN-2 and MSH-7.
+  Resolve("VILL", "V3", "ADT^A04",
+          VillageAdt("A04", "V3", "20261123100000+0800", "20261123100000||||20261122233000+0000"));
+  encs = records_->Encounters({src}, 10);
+  ASSERT_TRUE(encs.ok());
+  ASSERT_EQ(encs->size(), 2u);
+  EXPECT_EQ((*encs)[0].item_key, "VILL|src" + std::to_string(src) + "|AMB|2026-11-23");
+  EXPECT_EQ((*encs)[0].start_ms, ParseTimeMillis("2026-11-22T23:30:00Z"));
+  EXPECT_EQ((*encs)[0].version, 1);
+}
+
 std::string CdaVersion(const std::string& doc_ext, int version, const std::string& glucose) {
   std::ifstream in(fs::path(HIE_SOURCE_DIR) / "tests/golden/cda/lab-report.glucose.cda.xml");
   std::stringstream ss;

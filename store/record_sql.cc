@@ -47,13 +47,19 @@ std::string Params(int from, int n) {
   return out;
 }
 
-// The statements of one kind of row.
+// The statements of one kind of row. `time_col` (argument `time_arg`), if
+// any, is the row's time that a new version leaves unknown (0) when its
+// message does not say it (an ADT^A08 without PV1-44): it keeps the time of
+// the version it supersedes.
 struct Kind {
   std::string table, insert, find, supersede, select_cols;
-  Kind(const char* t, const char* cols, int n) : table(t) {
+  size_t time_arg = 0;  // 0: none
+  Kind(const char* t, const char* cols, int n, const char* time_col = nullptr, size_t arg = 0)
+      : table(t), time_arg(arg) {
     insert = "INSERT INTO " + table + " (" + kCommon + ", " + cols + ") VALUES (" +
              Params(1, 7 + n) + ") RETURNING id";
-    find = "SELECT id, version FROM " + table + " WHERE item_key = $1 AND is_current = 1";
+    find = "SELECT id, version, " + std::string(time_col != nullptr ? time_col : "0") + " FROM " +
+           table + " WHERE item_key = $1 AND is_current = 1";
     supersede = "UPDATE " + table + " SET is_current = 0, superseded_by = $1 WHERE id = $2";
     select_cols = std::string("id, ") + kCommon + ", " + cols;
   }
@@ -64,7 +70,7 @@ const Kind& Lab() {
   return k;
 }
 const Kind& Enc() {
-  static const Kind k("record_encounters", kEncCols, kEncN);
+  static const Kind k("record_encounters", kEncCols, kEncN, "start_ms", 7 + 5);
   return k;
 }
 const Kind& Diag() {
@@ -72,7 +78,7 @@ const Kind& Diag() {
   return k;
 }
 const Kind& Doc() {
-  static const Kind k("record_documents", kDocCols, kDocN);
+  static const Kind k("record_documents", kDocCols, kDocN, "effective_ms", 7 + 3);
   return k;
 }
 
@@ -83,14 +89,18 @@ std::vector<Arg> Common(const R& r) {
 
 // Inserts one row, superseding the current row of its item_key.
 Status Put(SqlSession& s, const Kind& k, const std::string& item_key, std::vector<Arg> args) {
-  int64_t old_id = 0, old_version = 0;
+  int64_t old_id = 0, old_version = 0, old_time = 0;
   HIE_RETURN_IF_ERROR(s.Query(k.find.c_str(), {item_key}, [&](const Row& r) {
     if (r.Int(1) > old_version) {
       old_id = r.Int(0);
       old_version = r.Int(1);
+      old_time = r.Int(2);
     }
   }));
   args[kVersionArg] = old_version + 1;
+  if (k.time_arg != 0 && old_id != 0 && std::get<int64_t>(args[k.time_arg]) == 0) {
+    args[k.time_arg] = old_time;
+  }
   int64_t id = 0;
   HIE_RETURN_IF_ERROR(s.Query(k.insert.c_str(), args, [&](const Row& r) { id = r.Int(0); }));
   if (id == 0)

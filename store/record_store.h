@@ -68,7 +68,11 @@ struct LabResultRow {
 };
 
 // An encounter (PV1 of an ADT / ORU, CDA encompassingEncounter, FHIR
-// Encounter). item_key: "<facility>|<visit number>" (else "<facility>|msg|<message id>").
+// Encounter). item_key: "<facility>|<visit number>", else (no PV1-19)
+// "<facility>|src<source id>|<class>|<YYYY-MM-DD of the visit, China time>"
+// (engine/record_extract.h). A new version with start_ms 0 (an update that
+// does not say when the visit began) keeps the superseded version's start;
+// likewise a document's effective_ms.
 struct EncounterRow {
   int64_t id = 0;
   int64_t message_id = 0;
