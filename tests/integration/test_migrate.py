@@ -203,6 +203,17 @@ class MigrateTest(unittest.TestCase):
         self.assertEqual(psql(self.uri, "SELECT count(*) FROM empi_persons"),
                          str(empi_src["empi_persons"]), "nothing resolved twice")
 
+        # Another township's store (here the same file under another name)
+        # cannot bring its EMPI into a county EMPI that holds persons already:
+        # refused, exit 1, nothing of its EMPI added (its messages still go).
+        r = self.migrate(src, "--source-name", "other-township")
+        self.assertEqual(r.returncode, 1, r.stdout.decode() + r.stderr.decode())
+        self.assertIn("EMPI", r.stderr.decode())
+        self.assertEqual(psql(self.uri, "SELECT count(*) FROM empi_persons"),
+                         str(empi_src["empi_persons"]))
+        self.assertEqual(psql(self.uri, "SELECT count(*) FROM hie_import_ids WHERE source = "
+                                        "'other-township' AND kind LIKE 'empi%'"), "0")
+
 
 if __name__ == "__main__":
     unittest.main()
