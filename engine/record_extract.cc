@@ -394,16 +394,30 @@ class Extractor {
                                                               : w.lab_results.front().effective_ms;
         d.canonical = canonical_json;
         w.documents.push_back(std::move(d));
-      } else if (kind.ok() && *kind == cda::CdaDocumentKind::kOutpatientRecord &&
-                 !w.encounters.empty()) {
+      } else if (!w.encounters.empty() &&
+                 ((kind.ok() && *kind == cda::CdaDocumentKind::kOutpatientRecord) ||
+                  OutpatientUpdate(w.encounters.front()))) {
+        // The visit's outpatient record, keyed by the visit identity, so an
+        // ADT^A08 of the visit writes its next version.
         DocumentRow d = Base<DocumentRow>();
         d.type_code = "C0002";
         d.title = "门(急)诊病历";
         const EncounterRow& e = w.encounters.front();
         d.document_id = e.visit_number.empty() ? control : e.visit_number;
-        d.item_key = facility_ + "|C0002|" + d.document_id;
-        d.effective_ms = e.start_ms != 0 ? e.start_ms : m_.received_at_ms;
-        d.canonical = canonical_json;
+        d.item_key = facility_ + "|C0002|" + e.item_key.substr(facility_.size() + 1);
+        // The visit's start (an A08 without one keeps the superseded
+        // version's, in the store), not when the hub stored it.
+        d.effective_ms = e.start_ms;
+        if (OutpatientUpdate(e)) {
+          // Written as the outpatient record it updates: the A08's content,
+          // typed as the visit's registration (an A08 alone is a WS/T 483
+          // basic-record update for a cda destination, engine/transform.h).
+          canonical::CanonicalMessage as_visit = c_;
+          as_visit.message_type = "ADT^A04";
+          d.canonical = canonical::ToJson(as_visit).dump();
+        } else {
+          d.canonical = canonical_json;
+        }
         w.documents.push_back(std::move(d));
       }
     }
@@ -419,6 +433,12 @@ class Extractor {
     r.facility_id = facility_;
     r.recorded_at_ms = in_.now_ms;
     return r;
+  }
+
+  // An ADT^A08 of an outpatient or emergency visit.
+  bool OutpatientUpdate(const EncounterRow& e) const {
+    return IsType(c_.message_type, {"ADT^A08"}) &&
+           (e.encounter_class == "AMB" || e.encounter_class == "EMER");
   }
 
   // When the event happened: EVN-6, else EVN-2, else MSH-7 (HL7 v2); the

@@ -35,7 +35,11 @@
 //                检验报告 C0007 entry keyed by the report id (a corrected
 //                report supersedes); an outpatient / emergency visit
 //                (CdaKindFor: ADT^A01/A04 class AMB/EMER) -> a generated
-//                门(急)诊病历 C0002 entry keyed by the visit. Generated
+//                门(急)诊病历 C0002 entry keyed by the visit identity and
+//                dated at the visit's start; an ADT^A08 of such a visit
+//                writes its next version (the A08's content, its canonical
+//                typed ADT^A04 so it is written as the outpatient record;
+//                an A08 without a start keeps the version's date). Generated
 //                entries keep content empty (CDA written on demand); every
 //                document row keeps the canonical JSON.
 // HL7 v2 messages with nothing clinical (ADT^A31 without PV1/DG1, A40, an

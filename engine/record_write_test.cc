@@ -18,6 +18,7 @@
 #include "engine/config.h"
 #include "engine/empi_service.h"
 #include "engine/terminology_service.h"
+#include "engine/transform.h"
 #include "store/empi_store.h"
 #include "store/open.h"
 #include "store/record_store.h"
@@ -351,10 +352,16 @@ TEST_F(RecordWriteTest, AdtEncounterDiagnosisOutpatientRecordAndUpdate) {
 
 // A village clinic's ADT: no visit number (PV1-19), no visit start (PV1-44).
 std::string VillageAdt(const std::string& trigger, const std::string& control,
-                       const std::string& msh7, const std::string& evn) {
+                       const std::string& msh7, const std::string& evn,
+                       const std::string& phone = "13907391234") {
   return "MSH|^~\\&|HIS|VILL|HIE|COUNTY|" + msh7 + "||ADT^" + trigger + "^ADT_A01|" + control +
          "|P|2.4\r" + "EVN|" + trigger + "|" + evn + "\r" +
-         Seg("PID", {{1, "1"}, {3, "V123^^^VILL^MR"}, {5, "王秀英"}, {7, "19580312"}, {8, "F"}}) +
+         Seg("PID", {{1, "1"},
+                     {3, "V123^^^VILL^MR"},
+                     {5, "王秀英"},
+                     {7, "19580312"},
+                     {8, "F"},
+                     {13, phone}}) +
          Seg("PV1", {{1, "1"}, {2, "O"}, {3, "全科门诊"}, {7, "D001^李医生"}});
 }
 
@@ -400,6 +407,58 @@ TEST_F(RecordWriteTest, VisitWithoutVisitNumberIsOneEncounterPerPatientClassAndD
   EXPECT_EQ((*encs)[0].item_key, "VILL|src" + std::to_string(src) + "|AMB|2026-11-23");
   EXPECT_EQ((*encs)[0].start_ms, ParseTimeMillis("2026-11-22T23:30:00Z"));
   EXPECT_EQ((*encs)[0].version, 1);
+}
+
+TEST_F(RecordWriteTest, AnUpdateOfTheVisitSupersedesItsOutpatientRecord) {
+  env_.Set(ParseTimeMillis("2026-12-02T08:00:00+08:00"));  // recorded days later
+  const int64_t a04 = Resolve("VILL", "V1", "ADT^A04",
+                              VillageAdt("A04", "V1", "20261122083000", "20261122083000"));
+  const int64_t src = SourceOf(a04);
+  auto docs = DocsOfSource(src);
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(docs[0].type_code, "C0002");
+  EXPECT_EQ(docs[0].item_key, "VILL|C0002|src" + std::to_string(src) + "|AMB|2026-11-22");
+  // Dated at the visit (its start, here the registration's event time), not
+  // when the hub stored it.
+  EXPECT_EQ(docs[0].effective_ms, ParseTimeMillis("2026-11-22T08:30:00+08:00"));
+  const int64_t first = docs[0].id;
+
+  // The A08 (a new phone number, no PV1-44): the document's next version.
+  const int64_t a08 =
+      Resolve("VILL", "V2", "ADT^A08",
+              VillageAdt("A08", "V2", "20261122110000", "20261122110000", "13907395678"));
+  docs = DocsOfSource(src);
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(docs[0].version, 2);
+  EXPECT_EQ(docs[0].message_id, a08);
+  EXPECT_EQ(docs[0].type_code, "C0002");
+  EXPECT_EQ(docs[0].effective_ms, ParseTimeMillis("2026-11-22T08:30:00+08:00"));
+  auto old = records_->GetDocument(first);
+  ASSERT_TRUE(old.ok() && old->has_value());
+  EXPECT_FALSE((*old)->current);
+  EXPECT_EQ((*old)->superseded_by, docs[0].id);
+
+  // Written as the outpatient record with the update's content (what
+  // /documents/{id} renders from the row).
+  auto full = records_->GetDocument(docs[0].id);
+  ASSERT_TRUE(full.ok() && full->has_value());
+  auto msg = canonical::FromJson(json::parse((*full)->canonical));
+  ASSERT_TRUE(msg.ok()) << msg.status().ToString();
+  auto kind = CdaKindFor(*msg);
+  ASSERT_TRUE(kind.ok()) << kind.status().ToString();
+  EXPECT_EQ(*kind, cda::CdaDocumentKind::kOutpatientRecord);
+  Renderer renderer(terminology_.get());
+  auto xml = renderer.CdaFromCanonical(*msg, (*full)->effective_ms, (*full)->document_id);
+  ASSERT_TRUE(xml.ok()) << xml.status().ToString();
+  EXPECT_NE(xml->find("13907395678"), std::string::npos);
+  EXPECT_EQ(xml->find("13907391234"), std::string::npos);
+  EXPECT_NE(xml->find("C0002"), std::string::npos);
+
+  // An A08 of an inpatient stay writes no outpatient record.
+  std::string inpatient = VillageAdt("A08", "V4", "20261124110000", "20261124110000");
+  inpatient.replace(inpatient.find("PV1|1|O|"), 8, "PV1|1|I|");
+  Resolve("VILL", "V4", "ADT^A08", inpatient);
+  EXPECT_EQ(DocsOfSource(src).size(), 1u);
 }
 
 std::string CdaVersion(const std::string& doc_ext, int version, const std::string& glucose) {
