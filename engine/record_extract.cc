@@ -244,6 +244,7 @@ bool IsType(std::string_view message_type, std::initializer_list<const char*> ty
 struct CdaIdentity {
   std::string set_id;  // root^extension, "" none
   std::string title;
+  int64_t version = 0;  // versionNumber/@value, 0 none or unreadable
 };
 
 CdaIdentity ReadCdaIdentity(std::string_view raw) {
@@ -256,6 +257,16 @@ CdaIdentity ReadCdaIdentity(std::string_view raw) {
     out.set_id = e.empty() ? r : r + "^" + e;
   }
   out.title = cda::Text(cda::Child(root, "title"));
+  if (const xmlNode* v = cda::Child(root, "versionNumber")) {
+    const std::string value = cda::Attr(v, "value");
+    int64_t n = 0;
+    bool digits = !value.empty() && value.size() <= 9;
+    for (char ch : value) {
+      if (ch < '0' || ch > '9') digits = false;
+      if (digits) n = n * 10 + (ch - '0');
+    }
+    if (digits) out.version = n;
+  }
   return out;
 }
 
@@ -298,6 +309,11 @@ class Extractor {
     V2Extras extras;
     if (in_.er7 != nullptr) extras = ReadV2Extras(*in_.er7);
     const std::string control = m_.control_id.empty() ? std::to_string(m_.id) : m_.control_id;
+    // A received CDA: its versionNumber orders every row it adds.
+    const bool is_cda = SourceFormatOf(m_.content_type) == SourceFormat::kCda;
+    CdaIdentity ident;
+    if (is_cda) ident = ReadCdaIdentity(m_.raw);
+    source_version_ = ident.version;
 
     // Encounters (their visit identity is also what diagnoses are keyed by).
     std::map<std::string, std::string> visit_of;     // Encounter id -> visit number
@@ -360,10 +376,9 @@ class Extractor {
 
     // Documents.
     const std::string canonical_json = canonical::ToJson(c_).dump();
-    if (SourceFormatOf(m_.content_type) == SourceFormat::kCda) {
+    if (is_cda) {
       HIE_ASSIGN_OR_RETURN(std::string text, MessageTextUtf8(m_));
       DocumentRow d = Base<DocumentRow>();
-      const CdaIdentity ident = ReadCdaIdentity(m_.raw);
       const auto refs = All(b, "DocumentReference");
       const json* ref = refs.empty() ? nullptr : refs.front();
       d.type_code = DocumentTypeOfRecord(m_);
@@ -432,6 +447,7 @@ class Extractor {
     r.source_id = in_.source_id;
     r.facility_id = facility_;
     r.recorded_at_ms = in_.now_ms;
+    r.source_version = source_version_;
     return r;
   }
 
@@ -586,6 +602,7 @@ class Extractor {
   const MessageRecord& m_;
   canonical::CanonicalMessage& c_;
   const std::string facility_;
+  int64_t source_version_ = 0;
 };
 
 }  // namespace

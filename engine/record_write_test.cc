@@ -520,6 +520,23 @@ TEST_F(RecordWriteTest, ReceivedCdaIsKeptAsReceivedAndANewVersionSupersedes) {
   }
   EXPECT_TRUE(glucose);
 
+  // Version 1 again, arriving after version 2 (a late resend): kept as
+  // history, version 2 stays current (document and results).
+  const int64_t late =
+      Resolve("qingshan-wsy", "cda:late", "ORU^R01", v1, "application/xml", resp);
+  ASSERT_EQ(SourceOf(late), src);
+  docs = DocsOfSource(src);
+  ASSERT_EQ(docs.size(), 1u);
+  EXPECT_EQ(docs[0].document_id, "JY-DOC-0002");
+  EXPECT_EQ(docs[0].source_version, 2);
+  labs = LabsOfPerson(PersonOf(id2));
+  ASSERT_EQ(labs.size(), 4u);
+  for (const auto& r : labs) {
+    EXPECT_EQ(r.message_id, id2);
+    if (r.code == "GLU") EXPECT_EQ(r.value, "8.10");
+  }
+  EXPECT_EQ(LabsOfPerson(PersonOf(id2), /*history=*/true).size(), 12u);
+
   // A document of another kind (MDM^T02) is resolved and recorded as well.
   std::string other = CdaVersion("JY-DOC-0009", 1, "7.80");
   const std::string set = "extension=\"JY-SET\"";

@@ -12,12 +12,15 @@ using empisql::Arg;
 using empisql::Row;
 using empisql::SqlSession;
 
-// Columns after id, in insert order. The first seven are the same for every
+// Columns after id, in insert order. The first eight are the same for every
 // kind (message_id, source_id, facility_id, item_key, version, is_current,
-// superseded_by); version is argument 4.
+// superseded_by, source_version); version is argument 4 (0-based), is_current
+// 5, superseded_by 6.
 constexpr char kCommon[] =
-    "message_id, source_id, facility_id, item_key, version, is_current, superseded_by";
-constexpr size_t kVersionArg = 4;
+    "message_id, source_id, facility_id, item_key, version, is_current, superseded_by, "
+    "source_version";
+constexpr int kCommonN = 8;
+constexpr size_t kVersionArg = 4, kCurrentArg = 5, kSupersededArg = 6;
 
 constexpr char kLabCols[] =
     "status, code_system, code, display, std_code, std_display, value, value_type, unit, "
@@ -57,9 +60,12 @@ struct Kind {
   Kind(const char* t, const char* cols, int n, const char* time_col = nullptr, size_t arg = 0)
       : table(t), time_arg(arg) {
     insert = "INSERT INTO " + table + " (" + kCommon + ", " + cols + ") VALUES (" +
-             Params(1, 7 + n) + ") RETURNING id";
-    find = "SELECT id, version, " + std::string(time_col != nullptr ? time_col : "0") + " FROM " +
-           table + " WHERE item_key = $1 AND is_current = 1";
+             Params(1, kCommonN + n) + ") RETURNING id";
+    // Every version of the item (a handful): the highest version number and
+    // the current row.
+    find = "SELECT id, version, is_current, source_version, " +
+           std::string(time_col != nullptr ? time_col : "0") + " FROM " + table +
+           " WHERE item_key = $1";
     supersede = "UPDATE " + table + " SET is_current = 0, superseded_by = $1 WHERE id = $2";
     select_cols = std::string("id, ") + kCommon + ", " + cols;
   }
@@ -70,7 +76,7 @@ const Kind& Lab() {
   return k;
 }
 const Kind& Enc() {
-  static const Kind k("record_encounters", kEncCols, kEncN, "start_ms", 7 + 5);
+  static const Kind k("record_encounters", kEncCols, kEncN, "start_ms", kCommonN + 5);
   return k;
 }
 const Kind& Diag() {
@@ -78,34 +84,45 @@ const Kind& Diag() {
   return k;
 }
 const Kind& Doc() {
-  static const Kind k("record_documents", kDocCols, kDocN, "effective_ms", 7 + 3);
+  static const Kind k("record_documents", kDocCols, kDocN, "effective_ms", kCommonN + 3);
   return k;
 }
 
 template <typename R>
 std::vector<Arg> Common(const R& r) {
-  return {r.message_id, r.source_id, r.facility_id, r.item_key, int64_t{1}, int64_t{1}, int64_t{0}};
+  return {r.message_id, r.source_id, r.facility_id, r.item_key, int64_t{1},
+          int64_t{1},   int64_t{0},  r.source_version};
 }
 
-// Inserts one row, superseding the current row of its item_key.
+// Inserts one row as its item_key's next version. It supersedes the current
+// row, unless both carry a sender's version (source_version > 0) and the new
+// one's is lower: then it is history from the start (not current,
+// superseded_by the current row), e.g. CDA version 1 arriving after 2.
 Status Put(SqlSession& s, const Kind& k, const std::string& item_key, std::vector<Arg> args) {
-  int64_t old_id = 0, old_version = 0, old_time = 0;
+  int64_t max_version = 0, cur_id = 0, cur_source_version = 0, cur_time = 0;
   HIE_RETURN_IF_ERROR(s.Query(k.find.c_str(), {item_key}, [&](const Row& r) {
-    if (r.Int(1) > old_version) {
-      old_id = r.Int(0);
-      old_version = r.Int(1);
-      old_time = r.Int(2);
+    max_version = std::max(max_version, r.Int(1));
+    if (r.Int(2) != 0) {
+      cur_id = r.Int(0);
+      cur_source_version = r.Int(3);
+      cur_time = r.Int(4);
     }
   }));
-  args[kVersionArg] = old_version + 1;
-  if (k.time_arg != 0 && old_id != 0 && std::get<int64_t>(args[k.time_arg]) == 0) {
-    args[k.time_arg] = old_time;
+  args[kVersionArg] = max_version + 1;
+  const int64_t source_version = std::get<int64_t>(args[kCommonN - 1]);
+  const bool older = cur_id != 0 && source_version > 0 && cur_source_version > source_version;
+  if (older) {
+    args[kCurrentArg] = int64_t{0};
+    args[kSupersededArg] = cur_id;
+  }
+  if (k.time_arg != 0 && cur_id != 0 && std::get<int64_t>(args[k.time_arg]) == 0) {
+    args[k.time_arg] = cur_time;
   }
   int64_t id = 0;
   HIE_RETURN_IF_ERROR(s.Query(k.insert.c_str(), args, [&](const Row& r) { id = r.Int(0); }));
   if (id == 0)
     return Status(ErrorCode::kStoreError, "插入记录未返回编号 (insert gave no id)", k.table);
-  if (old_id != 0) HIE_RETURN_IF_ERROR(s.Exec(k.supersede.c_str(), {id, old_id}));
+  if (cur_id != 0 && !older) HIE_RETURN_IF_ERROR(s.Exec(k.supersede.c_str(), {id, cur_id}));
   return Status::Ok();
 }
 
@@ -119,12 +136,13 @@ void ReadCommon(const Row& r, R& out) {
   out.version = static_cast<int>(r.Int(5));
   out.current = r.Int(6) != 0;
   out.superseded_by = r.Int(7);
+  out.source_version = r.Int(8);
 }
 
 LabResultRow LabFrom(const Row& r) {
   LabResultRow x;
   ReadCommon(r, x);
-  size_t i = 8;
+  size_t i = kCommonN + 1;
   x.status = r.Str(i++);
   x.code_system = r.Str(i++);
   x.code = r.Str(i++);
@@ -151,7 +169,7 @@ LabResultRow LabFrom(const Row& r) {
 EncounterRow EncFrom(const Row& r) {
   EncounterRow x;
   ReadCommon(r, x);
-  size_t i = 8;
+  size_t i = kCommonN + 1;
   x.visit_number = r.Str(i++);
   x.encounter_class = r.Str(i++);
   x.status = r.Str(i++);
@@ -167,7 +185,7 @@ EncounterRow EncFrom(const Row& r) {
 DiagnosisRow DiagFrom(const Row& r) {
   DiagnosisRow x;
   ReadCommon(r, x);
-  size_t i = 8;
+  size_t i = kCommonN + 1;
   x.code_system = r.Str(i++);
   x.code = r.Str(i++);
   x.display = r.Str(i++);
@@ -184,7 +202,7 @@ DiagnosisRow DiagFrom(const Row& r) {
 DocumentRow DocFrom(const Row& r) {
   DocumentRow x;
   ReadCommon(r, x);
-  size_t i = 8;
+  size_t i = kCommonN + 1;
   x.type_code = r.Str(i++);
   x.title = r.Str(i++);
   x.document_id = r.Str(i++);
@@ -278,7 +296,8 @@ class SqlRecordStore final : public RecordStore {
 
   Result<std::vector<LabResultRow>> LabResultHistory(const std::string& item_key) override {
     return Many<LabResultRow>("SELECT " + Lab().select_cols +
-                                  " FROM record_lab_results WHERE item_key = $1 ORDER BY version",
+                                  " FROM record_lab_results WHERE item_key = $1 "
+                                  "ORDER BY source_version, version",
                               {item_key}, LabFrom);
   }
 

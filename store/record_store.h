@@ -15,7 +15,14 @@
 // Applying a row whose item_key matches a CURRENT row of the same kind
 // supersedes it: the old row stays (history) with current = false and
 // superseded_by = the new row's id; the new row gets version = old + 1. The
-// store does this inside Apply. Ids are assigned by the store.
+// store does this inside Apply. Ids are assigned by the store. `version` is
+// the store's arrival count; `source_version` the sender's own (a received
+// CDA's versionNumber, on every row the document adds; 0 none): a row whose
+// source_version is below the current row's (both > 0) arrived late and is
+// stored as history (current = false, superseded_by = the current row), so
+// the current row stays the sender's newest. Lab history is ordered by
+// (source_version, version). Rows of HL7 v2 / FHIR messages carry 0: their
+// arrival order decides (an ORU correction is not ordered by OBR-22).
 //
 // Nothing derived at read time is stored: mutual recognition (互认) is
 // decided per query (engine/recognition.h), never kept in a row.
@@ -48,6 +55,7 @@ struct LabResultRow {
   int version = 1;
   bool current = true;
   int64_t superseded_by = 0;
+  int64_t source_version = 0;  // the sender's version (CDA versionNumber), 0 none
   std::string status;  // FHIR Observation.status: final | preliminary | corrected | amended | cancelled | registered
   std::string code_system, code, display;  // as received (coding[0])
   std::string std_code, std_display;       // LOINC, "" when unmapped
@@ -82,6 +90,7 @@ struct EncounterRow {
   int version = 1;
   bool current = true;
   int64_t superseded_by = 0;
+  int64_t source_version = 0;  // the sender's version (CDA versionNumber), 0 none
   std::string visit_number;
   std::string encounter_class;  // AMB | IMP | EMER | PRENC (v3 ActCode)
   std::string status;           // in-progress | finished
@@ -103,6 +112,7 @@ struct DiagnosisRow {
   int version = 1;
   bool current = true;
   int64_t superseded_by = 0;
+  int64_t source_version = 0;  // the sender's version (CDA versionNumber), 0 none
   std::string code_system, code, display;  // as received
   std::string std_code, std_display;       // ICD-10, "" when unmapped
   std::string clinical_status;             // active | resolved | ""
@@ -128,6 +138,7 @@ struct DocumentRow {
   int version = 1;
   bool current = true;
   int64_t superseded_by = 0;
+  int64_t source_version = 0;  // the sender's version (CDA versionNumber), 0 none
   std::string type_code;  // WS/T 500 C0001..C0053, WS/T 483 B0001.., "" unknown
   std::string title;      // e.g. 检验报告
   std::string document_id;  // ClinicalDocument/id (received) or the report / visit id
@@ -180,7 +191,8 @@ class RecordStore {
 
   // Newest first (effective_ms desc, id desc).
   virtual Result<std::vector<LabResultRow>> LabResults(const LabResultFilter& f) = 0;
-  // Every version of one result (oldest first): the row and its history.
+  // Every version of one result (oldest first by source_version, then
+  // version): the row and its history.
   virtual Result<std::vector<LabResultRow>> LabResultHistory(const std::string& item_key) = 0;
   // Current rows of the sources, newest first, at most `limit`.
   virtual Result<std::vector<EncounterRow>> Encounters(const std::vector<int64_t>& source_ids,

@@ -248,6 +248,123 @@ TEST_P(RecordStoreTest, CorrectionSupersedesAndKeepsHistory) {
   EXPECT_EQ(Labs(f)[0].value, "6.30");
 }
 
+TEST_P(RecordStoreTest, AnOlderSenderVersionArrivingLateIsHistory) {
+  // A CDA's rows carry its versionNumber: version 2 arrives, then version 1.
+  auto doc = [](int64_t message, int64_t version, const std::string& id) {
+    DocumentRow d;
+    d.message_id = message;
+    d.source_id = 1;
+    d.facility_id = "CWS001";
+    d.item_key = "CWS001|2.16^SET";
+    d.source_version = version;
+    d.type_code = "C0007";
+    d.title = "检验报告";
+    d.document_id = id;
+    d.effective_ms = 7000;
+    d.content = "<ClinicalDocument/>";
+    d.canonical = "{}";
+    return d;
+  };
+  RecordWrite v2;
+  v2.documents.push_back(doc(20, 2, "DOC-2"));
+  v2.lab_results.push_back(Lab(20, 1, "R7|GLU|1", "GLU", 1000));
+  v2.lab_results.back().source_version = 2;
+  v2.lab_results.back().value = "8.10";
+  ASSERT_TRUE(ApplyMessage(20, v2).ok());
+  RecordWrite v1;
+  v1.documents.push_back(doc(21, 1, "DOC-1"));
+  v1.lab_results.push_back(Lab(21, 1, "R7|GLU|1", "GLU", 1000));
+  v1.lab_results.back().source_version = 1;
+  v1.lab_results.back().value = "7.80";
+  ASSERT_TRUE(ApplyMessage(21, v1).ok());
+
+  auto docs = rec_->Documents({1}, 10);
+  ASSERT_TRUE(docs.ok());
+  ASSERT_EQ(docs->size(), 1u);
+  EXPECT_EQ((*docs)[0].document_id, "DOC-2");  // the newest stays current
+  EXPECT_EQ((*docs)[0].version, 1);
+  EXPECT_EQ((*docs)[0].source_version, 2);
+  LabResultFilter f;
+  f.source_ids = {1};
+  auto now = Labs(f);
+  ASSERT_EQ(now.size(), 1u);
+  EXPECT_EQ(now[0].value, "8.10");
+  EXPECT_TRUE(now[0].current);
+  EXPECT_EQ(now[0].superseded_by, 0);
+  // History, ordered by the sender's version: the late one first, not
+  // current, pointing at the current row; store versions by arrival.
+  auto h = rec_->LabResultHistory("CWS001|R7|GLU|1");
+  ASSERT_TRUE(h.ok());
+  ASSERT_EQ(h->size(), 2u);
+  EXPECT_EQ((*h)[0].value, "7.80");
+  EXPECT_EQ((*h)[0].source_version, 1);
+  EXPECT_EQ((*h)[0].version, 2);
+  EXPECT_FALSE((*h)[0].current);
+  EXPECT_EQ((*h)[0].superseded_by, now[0].id);
+  EXPECT_EQ((*h)[1].value, "8.10");
+
+  // Version 3 supersedes the current one; an equal version (a resend) and a
+  // row without a sender's version go by arrival.
+  RecordWrite v3;
+  v3.lab_results.push_back(Lab(22, 1, "R7|GLU|1", "GLU", 1000));
+  v3.lab_results.back().source_version = 3;
+  v3.lab_results.back().value = "8.30";
+  ASSERT_TRUE(ApplyMessage(22, v3).ok());
+  ASSERT_EQ(Labs(f).size(), 1u);
+  EXPECT_EQ(Labs(f)[0].value, "8.30");
+  EXPECT_EQ(Labs(f)[0].version, 3);
+  v3.lab_results.back().message_id = 23;
+  v3.lab_results.back().value = "8.31";
+  ASSERT_TRUE(ApplyMessage(23, v3).ok());
+  EXPECT_EQ(Labs(f)[0].value, "8.31");
+  RecordWrite none;
+  none.lab_results.push_back(Lab(24, 1, "R7|GLU|1", "GLU", 1000));
+  none.lab_results.back().value = "8.40";
+  ASSERT_TRUE(ApplyMessage(24, none).ok());
+  EXPECT_EQ(Labs(f)[0].value, "8.40");
+  f.include_history = true;
+  EXPECT_EQ(Labs(f).size(), 5u);
+  int current = 0;
+  for (const auto& r : Labs(f)) current += r.current ? 1 : 0;
+  EXPECT_EQ(current, 1);
+}
+
+TEST_P(RecordStoreTest, AnUpdateWithoutAStartKeepsTheVersionsStart) {
+  EncounterRow e;
+  e.message_id = 30;
+  e.source_id = 1;
+  e.facility_id = "CWS001";
+  e.item_key = "CWS001|src1|AMB|2026-11-22";
+  e.encounter_class = "AMB";
+  e.start_ms = 5000;
+  e.resource = "{}";
+  RecordWrite a;
+  a.encounters.push_back(e);
+  ASSERT_TRUE(ApplyMessage(30, a).ok());
+  e.message_id = 31;
+  e.start_ms = 0;  // an A08 without PV1-44
+  e.department = "全科";
+  RecordWrite b;
+  b.encounters.push_back(e);
+  ASSERT_TRUE(ApplyMessage(31, b).ok());
+  auto encs = rec_->Encounters({1}, 10);
+  ASSERT_TRUE(encs.ok());
+  ASSERT_EQ(encs->size(), 1u);
+  EXPECT_EQ((*encs)[0].version, 2);
+  EXPECT_EQ((*encs)[0].department, "全科");
+  EXPECT_EQ((*encs)[0].start_ms, 5000);
+  // A start that is sent replaces it.
+  e.message_id = 32;
+  e.start_ms = 6000;
+  RecordWrite c;
+  c.encounters.push_back(e);
+  ASSERT_TRUE(ApplyMessage(32, c).ok());
+  encs = rec_->Encounters({1}, 10);
+  ASSERT_TRUE(encs.ok());
+  ASSERT_EQ(encs->size(), 1u);
+  EXPECT_EQ((*encs)[0].start_ms, 6000);
+}
+
 TEST_P(RecordStoreTest, ReplayedResolutionWritesNothingTwice) {
   RecordWrite a;
   a.lab_results.push_back(Lab(10, 1, "R10|GLU|1", "GLU", 1000));
