@@ -107,7 +107,9 @@ log "PostgreSQL $("${PSQL[@]}" "$BASE/postgres" -c 'SHOW server_version') on por
 json_num() { sed -n "s/.*\"$2\":\(-\{0,1\}[0-9.eE+-]*\).*/\1/p" <<<"$1"; }
 median() { sort -g | awk '{v[NR]=$1} END {if (NR==0) print "nan"; else print v[int((NR+1)/2)]}'; }
 
-# start_hub DIR STORE: starts a hub, echoes its MLLP port.
+# start_hub DIR STORE: starts a hub, sets HUB_PORT to its MLLP port. Not in
+# $(...): the pid must reach PIDS in this shell (a subshell's copy was lost,
+# and every hub of a run was left running).
 start_hub() {
   local dir="$1" store="$2" port=""
   mkdir -p "$dir/data"
@@ -124,7 +126,7 @@ EOF
   for _ in $(seq 1 300); do
     if [[ -s "$dir/data/ports.json" ]]; then
       port="$(sed -n 's/.*"mllp"[[:space:]]*:[[:space:]]*\([0-9][0-9]*\).*/\1/p' "$dir/data/ports.json")"
-      [[ -n "$port" ]] && { echo "$port"; return 0; }
+      [[ -n "$port" ]] && { HUB_PORT="$port"; return 0; }
     fi
     sleep 0.1
   done
@@ -153,18 +155,18 @@ series() {  # target conns
     dir="$WORK/$target-$c-$rep"
     case "$target" in
       sqlite)
-        port="$(start_hub "$dir" sqlite)"
+        start_hub "$dir" sqlite; port="$HUB_PORT"
         if ! line="$(one_load "$port" "$c" "$MESSAGES" "$WARMUP")"; then FAILED=1; log "FAILED: $line"; fi
         rates+=("$(json_num "$line" msgs_per_s)"); p99s+=("$(json_num "$line" p99_ms)") ;;
       pg-1node)
         "${PSQL[@]}" "$BASE/postgres" -c "CREATE DATABASE b_${c}_${rep}_1"
-        port="$(start_hub "$dir" "$BASE/b_${c}_${rep}_1")"
+        start_hub "$dir" "$BASE/b_${c}_${rep}_1"; port="$HUB_PORT"
         if ! line="$(one_load "$port" "$c" "$MESSAGES" "$WARMUP")"; then FAILED=1; log "FAILED: $line"; fi
         rates+=("$(json_num "$line" msgs_per_s)"); p99s+=("$(json_num "$line" p99_ms)") ;;
       pg-2nodes)
         "${PSQL[@]}" "$BASE/postgres" -c "CREATE DATABASE b_${c}_${rep}_2"
-        p1="$(start_hub "$dir/a" "$BASE/b_${c}_${rep}_2")"
-        p2="$(start_hub "$dir/b" "$BASE/b_${c}_${rep}_2")"
+        start_hub "$dir/a" "$BASE/b_${c}_${rep}_2"; p1="$HUB_PORT"
+        start_hub "$dir/b" "$BASE/b_${c}_${rep}_2"; p2="$HUB_PORT"
         one_load "$p1" $((c / 2)) $((MESSAGES / 2)) $((WARMUP / 2)) >"$dir/l1" &
         local w1=$!
         one_load "$p2" $((c / 2)) $((MESSAGES / 2)) $((WARMUP / 2)) >"$dir/l2" &
