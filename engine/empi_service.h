@@ -183,7 +183,7 @@ class EmpiService {
   std::deque<std::chrono::steady_clock::time_point> arrived_;  // when each of queue_ came
   std::chrono::steady_clock::time_point last_arrival_{};       // the latest OnCommitted
   const size_t capacity_ = 10000;
-  int64_t rescan_after_ = -1;  // >= 0: scan the store for ids above it
+  int64_t rescan_after_ = -1;                             // >= 0: scan the store for ids above it
   std::chrono::steady_clock::time_point rescan_since_{};  // when rescan_after_ was set
   bool stopping_ = false;
   std::thread worker_;

@@ -189,11 +189,11 @@ Result<std::vector<RedoLog::Record>> RedoLog::ReadAll(const std::string& path) {
     auto len = static_cast<uint32_t>(GetLE(h, 4));
     auto crc = static_cast<uint32_t>(GetLE(h + 4, 4));
     uint64_t seq = GetLE(h + 8, 8);
-    if (seq == 0 || len > kMaxPayload) break;  // zeros ahead of the records, or garbage
+    if (seq == 0 || len > kMaxPayload) break;              // zeros ahead of the records, or garbage
     if (!out.empty() && seq != out.back().seq + 1) break;  // a record of an earlier round
     payload.resize(len);
     HIE_ASSIGN_OR_RETURN(bool full, read_at(payload.data(), len, off + kRecordHeader));
-    if (!full) break;                                  // torn tail
+    if (!full) break;                                 // torn tail
     if (RecordCrc(salt, seq, payload) != crc) break;  // torn, corrupt or stale
     out.push_back(Record{seq, payload});
     off += kRecordHeader + len;

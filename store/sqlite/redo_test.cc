@@ -55,9 +55,9 @@ TEST(RedoLog, Crc32IsTheStandardOne) {
   const std::string text(1000, 'q');
   const uint32_t whole = sqlite::Crc32(0, text.data(), text.size());
   for (size_t cut : {0u, 1u, 7u, 8u, 9u, 513u, 999u}) {
-    EXPECT_EQ(sqlite::Crc32(sqlite::Crc32(0, text.data(), cut), text.data() + cut,
-                            text.size() - cut),
-              whole)
+    EXPECT_EQ(
+        sqlite::Crc32(sqlite::Crc32(0, text.data(), cut), text.data() + cut, text.size() - cut),
+        whole)
         << cut;
   }
 }

@@ -76,8 +76,8 @@ int Write(sqlite3_file* file, const void* buf, int n, sqlite3_int64 off) {
   ShimFile* f = Shim(file);
   if (!f->coalesce) return Real(f)->xWrite(f->real, buf, n, off);
   const auto* p = static_cast<const char*>(buf);
-  const bool continues = !f->pending.empty() &&
-                         off == f->pending_off + static_cast<sqlite3_int64>(f->pending.size());
+  const bool continues =
+      !f->pending.empty() && off == f->pending_off + static_cast<sqlite3_int64>(f->pending.size());
   if (!continues) {
     if (int rc = Flush(f); rc != SQLITE_OK) return rc;
     f->pending_off = off;
@@ -163,9 +163,25 @@ int Unfetch(sqlite3_file* file, sqlite3_int64 off, void* p) {
 }
 
 const sqlite3_io_methods kMethods = {
-    3,          Close,    Read,   Write,     Truncate,   Sync,     FileSize,
-    Lock,       Unlock,   CheckReservedLock, FileControl, SectorSize, DeviceCharacteristics,
-    ShmMap,     ShmLock,  ShmBarrier,        ShmUnmap,    Fetch,      Unfetch,
+    3,
+    Close,
+    Read,
+    Write,
+    Truncate,
+    Sync,
+    FileSize,
+    Lock,
+    Unlock,
+    CheckReservedLock,
+    FileControl,
+    SectorSize,
+    DeviceCharacteristics,
+    ShmMap,
+    ShmLock,
+    ShmBarrier,
+    ShmUnmap,
+    Fetch,
+    Unfetch,
 };
 
 int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {
