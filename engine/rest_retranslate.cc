@@ -20,7 +20,9 @@ json Counts(const RetranslateCounts& c) {
   return json{{"scanned", c.scanned}, {"updated", c.updated}, {"failed", c.failed}};
 }
 
-// "2026-11-01", RFC 3339, or epoch milliseconds (as /messages?since=).
+// "2026-11-01" (midnight China time, as the record's ?since=: a county
+// thinks in its own days, and a pass that starts 8 hours early only looks
+// at more rows), RFC 3339, or epoch milliseconds.
 int64_t ParseSince(const json& v) {
   if (v.is_number_integer()) return v.get<int64_t>();
   if (!v.is_string()) return -1;
@@ -29,7 +31,9 @@ int64_t ParseSince(const json& v) {
   if (std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
     return s.size() > 15 ? -1 : std::stoll(s);
   }
-  return ParseTimeMillis(s);
+  int64_t ms = ParseTimeMillis(s);
+  if (ms >= 0 && s.size() == 10) ms -= 8 * 3'600'000;
+  return ms;
 }
 
 }  // namespace
