@@ -29,14 +29,9 @@ class RecordTranslationsTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     dir_ = MakeTempDir();
-    if (GetParam() == "Postgres") {
-      if (store_test::PgBaseUri().empty()) GTEST_SKIP() << "HIE_TEST_PG_URI not set";
-      schema_ = store_test::PgSchemaFor(dir_);
-      ASSERT_TRUE(store_test::PgCreateSchema(schema_));
-      uri_ = store_test::PgUriFor(schema_);
-    } else {
-      uri_ = "sqlite:" + dir_ + "/hub.db";
-    }
+    uri_ = store_test::FreshUri(GetParam(), dir_, &schema_);
+    if (uri_.empty()) GTEST_SKIP() << "HIE_TEST_PG_URI not set";
+    ASSERT_EQ(uri_.rfind("ERROR", 0), std::string::npos) << uri_;
     StoreOptions o;
     o.durable_full = false;
     auto s = OpenStore(uri_, o);

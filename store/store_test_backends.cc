@@ -28,6 +28,14 @@ std::string PgSchemaFor(const std::string& place) {
   return out;
 }
 
+std::string FreshUri(const std::string& backend, const std::string& place, std::string* schema) {
+  if (backend != "Postgres") return "sqlite:" + place + "/hub.db";
+  if (PgBaseUri().empty()) return "";
+  *schema = PgSchemaFor(place);
+  if (!PgCreateSchema(*schema)) return "ERROR: CREATE SCHEMA " + *schema + " failed";
+  return PgUriFor(*schema);
+}
+
 std::string PgUriFor(const std::string& schema) {
   std::string uri = PgBaseUri();
   uri += uri.find('?') == std::string::npos ? '?' : '&';

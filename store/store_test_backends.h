@@ -51,6 +51,12 @@ std::string PgExec(const std::string& sql);
 // "ERROR: ..." when it fails.
 std::string PgQuery1(const std::string& sql);
 
+// The URI of a fresh database for a parameterized test: "Postgres" -> a new
+// schema (its name in *schema, drop it in TearDown), anything else -> SQLite
+// at place/hub.db. Empty: PostgreSQL is not configured (skip the test);
+// "ERROR: ..." when the schema could not be made.
+std::string FreshUri(const std::string& backend, const std::string& place, std::string* schema);
+
 std::string MakeTempDir();
 // prefix + decimal n (not "lit" + std::to_string(n): g++ 12 warns falsely).
 std::string Key(const char* prefix, int64_t n);
