@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 
 namespace hie {
 
@@ -27,7 +28,10 @@ void AccessLog::Start() {
   if (started_) return;
   started_ = true;
   stopping_ = false;
-  writer_ = std::thread([this] { Loop(); });
+  writer_ = std::thread([this] {
+    NameThisThread("hie-access-log");
+    Loop();
+  });
 }
 
 void AccessLog::Stop() {

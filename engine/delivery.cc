@@ -6,6 +6,7 @@
 #include "connectors/http/http_client.h"
 #include "connectors/mllp/mllp_client.h"
 #include "core/log.h"
+#include "core/thread_name.h"
 #include "engine/backoff.h"
 #include "engine/transform.h"
 #include "mappings/hl7v2/ack.h"
@@ -34,10 +35,8 @@ class HttpSender final : public Sender {
   SendResult Send(const MessageRecord& m, const DeliveryRecord& d,
                   const RenderedPayload& payload) override {
     std::vector<std::pair<std::string, std::string>> headers = {
-        {"Content-Type", payload.content_type},
-        {"Idempotency-Key", IdempotencyKey(m, d)},
-        {"X-Source-Facility", m.facility_id},
-        {"X-Source-Control-Id", SourceControlId(m)},
+        {"Content-Type", payload.content_type}, {"Idempotency-Key", IdempotencyKey(m, d)},
+        {"X-Source-Facility", m.facility_id},   {"X-Source-Control-Id", SourceControlId(m)},
         {"X-Message-Type", m.message_type},
     };
     for (const auto& h : dest_.headers) headers.push_back(h);
@@ -112,9 +111,12 @@ class FileSender final : public Sender {
 
 std::unique_ptr<Sender> MakeSender(const DestinationConfig& dest, const std::string& hub_name) {
   switch (dest.type) {
-    case DestinationType::kHttp: return std::make_unique<HttpSender>(dest);
-    case DestinationType::kMllp: return std::make_unique<MllpSender>(dest);
-    case DestinationType::kFile: return std::make_unique<FileSender>(dest);
+    case DestinationType::kHttp:
+      return std::make_unique<HttpSender>(dest);
+    case DestinationType::kMllp:
+      return std::make_unique<MllpSender>(dest);
+    case DestinationType::kFile:
+      return std::make_unique<FileSender>(dest);
   }
   return nullptr;
 }
@@ -144,8 +146,15 @@ void Dispatcher::Start() {
   if (loop_.joinable()) return;
   stopping_ = false;
   int n = std::clamp(dest_.concurrency, 1, 64);
-  for (int i = 0; i < n; ++i) workers_.emplace_back([this] { WorkerLoop(); });
-  loop_ = std::thread([this] { Loop(); });
+  for (int i = 0; i < n; ++i)
+    workers_.emplace_back([this] {
+      NameThisThread("hie-deliver");
+      WorkerLoop();
+    });
+  loop_ = std::thread([this] {
+    NameThisThread("hie-deliv-loop");
+    Loop();
+  });
 }
 
 void Dispatcher::Stop() {
@@ -253,9 +262,9 @@ void Dispatcher::Deliver(const DeliveryRecord& d, Sender& sender) {
     // Rendered once per attempt, with one terminology snapshot throughout.
     auto payload = renderer_.Render(*m, dest_.format);
     if (!payload.ok()) {
-      r = {SendResult::Kind::kPermanent,
-           "无法转换为目的地格式 (cannot render as " + std::string(ToString(dest_.format)) +
-               "): " + payload.status().ToString()};
+      r = {SendResult::Kind::kPermanent, "无法转换为目的地格式 (cannot render as " +
+                                             std::string(ToString(dest_.format)) +
+                                             "): " + payload.status().ToString()};
     } else {
       r = sender.Send(*m, d, *payload);
     }
@@ -299,13 +308,15 @@ void Dispatcher::Deliver(const DeliveryRecord& d, Sender& sender) {
     ev.step = "delivery:" + dest_id;
     ev.outcome = outcome;
     if (state == DeliveryState::kSent) {
-      ev.detail = "已送达 (delivered), 第 " + std::to_string(attempts) + " 次尝试: " + Cut(r.detail);
+      ev.detail =
+          "已送达 (delivered), 第 " + std::to_string(attempts) + " 次尝试: " + Cut(r.detail);
     } else if (state == DeliveryState::kQueued) {
       ev.detail = "发送失败，将于 " + FormatTimeMillis(next_at) + " 重试 (retry) [" +
-                  std::to_string(attempts) + "/" + std::to_string(max_attempts) + "]: " + Cut(r.detail);
+                  std::to_string(attempts) + "/" + std::to_string(max_attempts) +
+                  "]: " + Cut(r.detail);
     } else {
-      ev.detail = "发送失败，不再重试 (failed, no more retries) [" + std::to_string(attempts) + "/" +
-                  std::to_string(max_attempts) + "]: " + Cut(r.detail);
+      ev.detail = "发送失败，不再重试 (failed, no more retries) [" + std::to_string(attempts) +
+                  "/" + std::to_string(max_attempts) + "]: " + Cut(r.detail);
     }
     HIE_RETURN_IF_ERROR(txn.AppendTrace(d.message_id, ev));
     if (state == DeliveryState::kQueued) return Status::Ok();
@@ -376,8 +387,8 @@ Dispatcher* DeliveryService::Find(const std::string& destination_id) {
 Status DeliveryService::SetPaused(const std::string& destination_id, bool paused) {
   Dispatcher* d = Find(destination_id);
   if (d == nullptr) {
-    return Status(ErrorCode::kNotFound, "未知的目的地 (unknown destination) \"" + destination_id + "\"",
-                  "destination");
+    return Status(ErrorCode::kNotFound,
+                  "未知的目的地 (unknown destination) \"" + destination_id + "\"", "destination");
   }
   HIE_RETURN_IF_ERROR(store_.WriteSync(
       [&](WriteTxn& txn) { return txn.SetDestinationPaused(destination_id, paused); }));

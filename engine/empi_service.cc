@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 #include "engine/canonicalize.h"
 #include "engine/record_extract.h"
 #include "mappings/hl7v2/charset.h"
@@ -157,7 +158,10 @@ void EmpiService::Start() {
     rescan_after_ = empi_->shared() ? -1 : next_.message;
     scanned_ = next_.message;
   }
-  worker_ = std::thread([this] { WorkerLoop(); });
+  worker_ = std::thread([this] {
+    NameThisThread("hie-empi");
+    WorkerLoop();
+  });
 }
 
 void EmpiService::Stop() {

@@ -1,17 +1,14 @@
 #include "engine/pipeline.h"
 
 #include "core/log.h"
+#include "core/thread_name.h"
 #include "engine/document_input.h"
 
 namespace hie {
 
 Pipeline::Pipeline(const Config& config, Store& store, Env& env, MetricsRegistry& metrics,
                    std::function<void(const std::string&)> on_queued)
-    : config_(config),
-      store_(store),
-      env_(env),
-      router_(config),
-      on_queued_(std::move(on_queued)) {
+    : config_(config), store_(store), env_(env), router_(config), on_queued_(std::move(on_queued)) {
   filtered_ = &metrics.GetCounter("hie_messages_filtered_total", "Messages no route matched");
   routed_ = &metrics.GetCounter("hie_messages_routed_total", "Messages queued for delivery");
   errors_ = &metrics.GetCounter("hie_pipeline_errors_total", "Pipeline steps that failed");
@@ -24,8 +21,15 @@ void Pipeline::Start() {
   if (!workers_.empty()) return;
   stopping_ = false;
   int n = std::max(1, config_.pipeline_workers);
-  for (int i = 0; i < n; ++i) workers_.emplace_back([this] { WorkerLoop(); });
-  scanner_ = std::thread([this] { ScannerLoop(); });
+  for (int i = 0; i < n; ++i)
+    workers_.emplace_back([this] {
+      NameThisThread("hie-pipeline");
+      WorkerLoop();
+    });
+  scanner_ = std::thread([this] {
+    NameThisThread("hie-scanner");
+    ScannerLoop();
+  });
 }
 
 void Pipeline::Stop() {
@@ -65,8 +69,8 @@ void Pipeline::Enqueue(WorkItem item) {
 void Pipeline::EnqueueById(int64_t message_id) {
   auto m = store_.GetMessage(message_id);
   if (!m.ok()) return;
-  Enqueue(WorkItem{m->id, m->facility_id, m->message_type, m->patient_key,
-                              DocumentTypeOfRecord(*m)});
+  Enqueue(
+      WorkItem{m->id, m->facility_id, m->message_type, m->patient_key, DocumentTypeOfRecord(*m)});
 }
 
 void Pipeline::ScannerLoop() {
@@ -98,7 +102,7 @@ void Pipeline::ScannerLoop() {
         lock.lock();
         if (queued_ids_.insert(id).second) {
           queue_.push_back(WorkItem{m->id, m->facility_id, m->message_type, m->patient_key,
-                              DocumentTypeOfRecord(*m)});
+                                    DocumentTypeOfRecord(*m)});
           cv_.notify_one();
         }
       }

@@ -1,9 +1,15 @@
 #include "engine/read_pool.h"
 
+#include "core/thread_name.h"
+
 namespace hie {
 
 ReadPool::ReadPool(int threads, size_t max_queued) : max_queued_(max_queued) {
-  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
+  for (int i = 0; i < threads; ++i)
+    threads_.emplace_back([this] {
+      NameThisThread("hie-read");
+      Loop();
+    });
 }
 
 ReadPool::~ReadPool() { Stop(); }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 
 namespace hie {
 
@@ -52,7 +53,10 @@ RetentionCutoffs RetentionRunner::CutoffsAt(const RetentionConfig& c, int64_t no
 
 void RetentionRunner::Start() {
   if (!config_.enabled() || thread_.joinable()) return;
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("hie-retention");
+    Loop();
+  });
 }
 
 void RetentionRunner::Stop() {

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 #include "engine/canonicalize.h"
 #include "mappings/canonical/model.h"
 
@@ -145,6 +146,7 @@ Result<RetranslateProgress> Retranslator::Start(int64_t since_ms) {
   }
   if (thread_.joinable()) thread_.join();  // the previous pass, finished
   thread_ = std::thread([this] {
+    NameThisThread("hie-retranslate");
     // Below intake and the EMPI worker, but not SCHED_IDLE: a page's
     // transaction holds the write lock and must not be starved meanwhile.
     (void)setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);

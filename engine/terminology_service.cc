@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 #include "engine/canonicalize.h"
 #include "mappings/hl7v2/charset.h"
 
@@ -47,13 +48,13 @@ TerminologyService::TerminologyService(std::string dir, std::vector<std::string>
       env_(env),
       terminology_(TerminologySnapshot::Empty()) {
   if (metrics != nullptr) {
-    unmapped_total_ = &metrics->GetCounter(
-        "hie_terminology_unmapped_total",
-        "Codes that arrived and could not be translated (occurrences)");
+    unmapped_total_ =
+        &metrics->GetCounter("hie_terminology_unmapped_total",
+                             "Codes that arrived and could not be translated (occurrences)");
     reloads_ok_ = &metrics->GetCounter("hie_terminology_reloads_total",
                                        "Terminology reloads, by outcome", "outcome=\"ok\"");
-    reloads_failed_ = &metrics->GetCounter("hie_terminology_reloads_total",
-                                           "Terminology reloads, by outcome", "outcome=\"rejected\"");
+    reloads_failed_ = &metrics->GetCounter(
+        "hie_terminology_reloads_total", "Terminology reloads, by outcome", "outcome=\"rejected\"");
     audited_ = &metrics->GetCounter("hie_terminology_checked_total",
                                     "Committed messages whose codes were checked");
     audit_dropped_ = &metrics->GetCounter(
@@ -102,29 +103,32 @@ Result<TerminologyLoadReport> TerminologyService::Load() {
   if (!st.ok()) return st;
   Resolve();
   TerminologyLoadReport rep = Report(static_cast<double>(env_.MonoNanos() - start) / 1e6);
-  HIE_LOG_INFO("术语已加载 (terminology loaded) from {}: {} 个文件 (files), {} 个代码系统 (systems), "
-               "{} 个概念 (concepts), {} 条映射 (mappings), {} 条待填 (pending), {} 条警告 "
-               "(warnings), {:.1f} ms",
-               dir_, rep.stats.files, rep.systems, rep.concepts, rep.mappings,
-               rep.stats.pending_rows, rep.stats.warnings.size(), rep.millis);
+  HIE_LOG_INFO(
+      "术语已加载 (terminology loaded) from {}: {} 个文件 (files), {} 个代码系统 (systems), "
+      "{} 个概念 (concepts), {} 条映射 (mappings), {} 条待填 (pending), {} 条警告 "
+      "(warnings), {:.1f} ms",
+      dir_, rep.stats.files, rep.systems, rep.concepts, rep.mappings, rep.stats.pending_rows,
+      rep.stats.warnings.size(), rep.millis);
   for (const auto& w : rep.stats.warnings) HIE_LOG_DEBUG("术语警告 (terminology warning): {}", w);
   return rep;
 }
 
 Result<TerminologyLoadReport> TerminologyService::Reload() {
   if (!configured()) {
-    return Status(ErrorCode::kConfigError,
-                  "未配置术语目录 (terminology.dir not configured)，无法重新加载 (nothing to reload)",
-                  "terminology.dir");
+    return Status(
+        ErrorCode::kConfigError,
+        "未配置术语目录 (terminology.dir not configured)，无法重新加载 (nothing to reload)",
+        "terminology.dir");
   }
   std::lock_guard lock(load_mu_);
   const int64_t start = env_.MonoNanos();
   Status st = terminology_.ReloadDir(dir_);
   if (!st.ok()) {
     if (reloads_failed_) reloads_failed_->Inc();
-    HIE_LOG_WARN("术语重新加载被拒绝，继续使用原有映射 (terminology reload rejected, keeping the "
-                 "previous maps): {}: {}",
-                 st.where(), st.message());
+    HIE_LOG_WARN(
+        "术语重新加载被拒绝，继续使用原有映射 (terminology reload rejected, keeping the "
+        "previous maps): {}: {}",
+        st.where(), st.message());
     if (st.code() != ErrorCode::kConfigError) {
       return Status(ErrorCode::kConfigError, st.message(), st.where());
     }
@@ -133,11 +137,12 @@ Result<TerminologyLoadReport> TerminologyService::Reload() {
   Resolve();
   if (reloads_ok_) reloads_ok_->Inc();
   TerminologyLoadReport rep = Report(static_cast<double>(env_.MonoNanos() - start) / 1e6);
-  HIE_LOG_INFO("术语已重新加载 (terminology reloaded) from {}: {} 个代码系统 (systems), {} 个概念 "
-               "(concepts), {} 条映射 (mappings), {} 条警告 (warnings), 第 {} 版 (generation), "
-               "{:.1f} ms",
-               dir_, rep.systems, rep.concepts, rep.mappings, rep.stats.warnings.size(),
-               rep.generation, rep.millis);
+  HIE_LOG_INFO(
+      "术语已重新加载 (terminology reloaded) from {}: {} 个代码系统 (systems), {} 个概念 "
+      "(concepts), {} 条映射 (mappings), {} 条警告 (warnings), 第 {} 版 (generation), "
+      "{:.1f} ms",
+      dir_, rep.systems, rep.concepts, rep.mappings, rep.stats.warnings.size(), rep.generation,
+      rep.millis);
   return rep;
 }
 
@@ -163,8 +168,8 @@ void TerminologyService::CheckMessage(const Er7Message& msg, std::string_view me
       // Already a standard code: the sender coded OBX-3 in LOINC itself.
       if (!coding.empty() && r->loinc != kNoSystem && snap.FindSystem(coding) == r->loinc) continue;
       if (snap.Translate(local, code, r->loinc).found) continue;
-      out->push_back({"local:" + std::string(facility), std::string(code), msg.Unescape(Er7Piece(rep, d.component, 2)),
-                      std::string(kLoinc)});
+      out->push_back({"local:" + std::string(facility), std::string(code),
+                      msg.Unescape(Er7Piece(rep, d.component, 2)), std::string(kLoinc)});
     }
   }
 
@@ -220,7 +225,10 @@ void TerminologyService::StartAudit(Store* store) {
   audit_store_ = store;
   audit_stopping_ = false;
   audit_running_ = true;
-  audit_thread_ = std::thread([this] { AuditLoop(); });
+  audit_thread_ = std::thread([this] {
+    NameThisThread("hie-term-audit");
+    AuditLoop();
+  });
 }
 
 void TerminologyService::StopAudit() {
@@ -268,9 +276,8 @@ void TerminologyService::WaitAuditIdle() {
   std::unique_lock lock(audit_mu_);
   ++audit_flush_;  // no pacing while someone waits
   audit_cv_.notify_all();
-  audit_idle_cv_.wait(lock, [this] {
-    return (audit_queue_.empty() && audit_busy_ == 0) || !audit_running_;
-  });
+  audit_idle_cv_.wait(
+      lock, [this] { return (audit_queue_.empty() && audit_busy_ == 0) || !audit_running_; });
   --audit_flush_;
 }
 
@@ -296,9 +303,10 @@ void TerminologyService::AuditLoop() {
       if (drain_deadline == Clock::time_point{}) drain_deadline = Clock::now() + kAuditDrainBudget;
       if (audit_queue_.empty()) break;
       if (Clock::now() >= drain_deadline) {
-        HIE_LOG_WARN("停止时 {} 条消息的术语检查未做 (terminology check of {} queued messages "
-                     "skipped at shutdown)",
-                     audit_queue_.size(), audit_queue_.size());
+        HIE_LOG_WARN(
+            "停止时 {} 条消息的术语检查未做 (terminology check of {} queued messages "
+            "skipped at shutdown)",
+            audit_queue_.size(), audit_queue_.size());
         break;
       }
     }
@@ -311,8 +319,8 @@ void TerminologyService::AuditLoop() {
     const auto since_done = now - last_done;
     if (!audit_stopping_ && audit_flush_ == 0 && quiet_for < kAuditQuiet &&
         since_done < kAuditBusyPace) {
-      audit_cv_.wait_for(lock, std::min<Clock::duration>(kAuditQuiet - quiet_for,
-                                                         kAuditBusyPace - since_done));
+      audit_cv_.wait_for(
+          lock, std::min<Clock::duration>(kAuditQuiet - quiet_for, kAuditBusyPace - since_done));
       continue;
     }
     AuditItem item = std::move(audit_queue_.front());
@@ -402,9 +410,10 @@ Status TerminologyService::StartPersist(std::unique_ptr<UnmappedStore> store, bo
   // Codes that a map added while the hub was down now translate: they go
   // from the register now and from the table at the first flush.
   const size_t pruned = reg.PruneResolved(*terminology_.Current());
-  HIE_LOG_INFO("未映射代码登记已载入 (unmapped-code register loaded): {} 条 (entries), {} 条已可翻译 "
-               "(now translate, removed)",
-               loaded, pruned);
+  HIE_LOG_INFO(
+      "未映射代码登记已载入 (unmapped-code register loaded): {} 条 (entries), {} 条已可翻译 "
+      "(now translate, removed)",
+      loaded, pruned);
   {
     std::lock_guard lock(persist_mu_);
     persist_store_ = std::move(store);
@@ -414,7 +423,10 @@ Status TerminologyService::StartPersist(std::unique_ptr<UnmappedStore> store, bo
     std::lock_guard lock(persist_wait_mu_);
     persist_stopping_ = false;
   }
-  persist_thread_ = std::thread([this, interval] { PersistLoop(interval); });
+  persist_thread_ = std::thread([this, interval] {
+    NameThisThread("hie-term-save");
+    PersistLoop(interval);
+  });
   return Status::Ok();
 }
 
@@ -483,9 +495,10 @@ void TerminologyService::PersistLoop(std::chrono::milliseconds interval) {
     // Several nodes on one table: now and then take the others' counts too.
     Status st = shared && ++round % kRefreshEvery == 0 ? RefreshUnmapped() : FlushUnmapped();
     if (!st.ok() && !warned) {
-      HIE_LOG_WARN("未映射代码登记写入失败，稍后重试 (unmapped-code register write failed, retrying "
-                   "at the next flush): {}",
-                   st.ToString());
+      HIE_LOG_WARN(
+          "未映射代码登记写入失败，稍后重试 (unmapped-code register write failed, retrying "
+          "at the next flush): {}",
+          st.ToString());
     }
     if (st.ok() && warned) {
       HIE_LOG_INFO("未映射代码登记写入恢复 (unmapped-code register writes recovered)");
@@ -504,9 +517,10 @@ void TerminologyService::StopPersist() {
   if (persist_thread_.joinable()) persist_thread_.join();
   Status st = FlushUnmapped();
   if (!st.ok()) {
-    HIE_LOG_WARN("停止时未映射代码登记写入失败 (unmapped-code register: last write at shutdown "
-                 "failed): {}",
-                 st.ToString());
+    HIE_LOG_WARN(
+        "停止时未映射代码登记写入失败 (unmapped-code register: last write at shutdown "
+        "failed): {}",
+        st.ToString());
   }
   std::lock_guard lock(persist_mu_);
   if (persist_store_) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 #include "store/open.h"
 #include "store/postgres/pg_conn.h"
 #include "store/postgres/pg_migrations.h"
@@ -73,7 +74,10 @@ class PgStore final : public Store {
         lease_ms_(o.claim_lease_ms > 0 ? o.claim_lease_ms : 300'000),
         pool_(o.path, o.durable_full, kMaxReaders),
         writer_(WriterOptionsOf(o), std::move(writer)) {
-    maintenance_ = std::thread([this] { MaintenanceLoop(); });
+    maintenance_ = std::thread([this] {
+      NameThisThread("hie-pg-maint");
+      MaintenanceLoop();
+    });
   }
 
   ~PgStore() override { Close(); }

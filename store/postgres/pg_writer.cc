@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 #include "store/postgres/pg_ops.h"
 
 namespace hie::pg {
@@ -201,7 +202,10 @@ Writer::Writer(WriterOptions o, std::unique_ptr<Conn> first)
   slots_[0]->conn = std::move(first);
   for (auto& s : slots_) {
     Slot* p = s.get();
-    p->thread = std::thread([this, p] { CommitterLoop(p); });
+    p->thread = std::thread([this, p] {
+      NameThisThread("hie-pg-commit");
+      CommitterLoop(p);
+    });
   }
   builder_ = std::thread([this] { BuilderLoop(); });
 }

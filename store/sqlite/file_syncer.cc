@@ -8,6 +8,7 @@
 #include <exception>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 
 namespace hie::sqlite {
 namespace {
@@ -38,7 +39,10 @@ Status SyncFile(const std::string& path) {
 }
 
 FileSyncer::FileSyncer(std::string path) : path_(std::move(path)) {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("hie-fsync");
+    Loop();
+  });
 }
 
 FileSyncer::~FileSyncer() {

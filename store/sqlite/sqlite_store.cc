@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 #include "store/sqlite/file_syncer.h"
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/redo_log.h"
@@ -154,7 +155,10 @@ class ReaderPool {
 class Checkpointer {
  public:
   explicit Checkpointer(std::unique_ptr<Conn> c) : conn_(std::move(c)) {
-    thread_ = std::thread([this] { Loop(); });
+    thread_ = std::thread([this] {
+      NameThisThread("hie-checkpoint");
+      Loop();
+    });
   }
   ~Checkpointer() { Stop(); }
 
@@ -237,7 +241,10 @@ class SqliteStore final : public Store {
           {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1});
       commits_ = &o.metrics->GetCounter("hie_store_commits_total", "Group commits");
     }
-    writer_ = std::thread([this] { WriterLoop(); });
+    writer_ = std::thread([this] {
+      NameThisThread("hie-writer");
+      WriterLoop();
+    });
   }
 
   ~SqliteStore() override { Close(); }
