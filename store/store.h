@@ -153,6 +153,9 @@ class Store {
   // Queues `fn` for the next group commit. `done` gets OK once the commit is
   // durable; or fn's own error (its savepoint rolled back, the rest of the
   // batch unaffected); or the commit's error. Never called before the commit.
+  // `fn` may run more than once (a batch is run again when one of its fns
+  // fails, or on a serialization failure): it must start over each time and
+  // act only through the txn and on state it owns.
   virtual void Write(WriteFn fn, DoneFn done) = 0;
   // Write() and wait. Must not be called from the writer thread.
   Status WriteSync(WriteFn fn);

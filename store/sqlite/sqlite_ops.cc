@@ -69,9 +69,13 @@ constexpr char kIdsWithStatus[] =
 
 // --- trace ---
 // seq = last seq of the message + 1: one probe of the primary key.
+// Two statements, not INSERT ... SELECT MAX(seq): reading and writing the
+// same table in one statement makes SQLite build a temporary table per row.
+constexpr char kNextTraceSeq[] =
+    "SELECT IFNULL(MAX(seq), 0) + 1 FROM message_trace WHERE message_id=?1";
 constexpr char kAppendTrace[] =
     "INSERT INTO message_trace(message_id, seq, at, step, outcome, detail) "
-    "SELECT ?1, IFNULL(MAX(seq), 0) + 1, ?2, ?3, ?4, ?5 FROM message_trace WHERE message_id=?1";
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 constexpr char kGetTrace[] =
     "SELECT at, step, outcome, detail FROM message_trace WHERE message_id=?1 ORDER BY seq";
 
@@ -295,12 +299,20 @@ Status UpdateMeta(Conn& c, int64_t id, const std::string& message_type,
 }
 
 Status AppendTrace(Conn& c, int64_t message_id, const TraceEvent& e) {
+  int64_t seq = 1;
+  {
+    HIE_ASSIGN_OR_RETURN(auto q, c.Static(kNextTraceSeq, "AppendTrace"));
+    q.Int(1, message_id);
+    HIE_ASSIGN_OR_RETURN(bool row, q.Step());
+    if (row) seq = q.ColInt(0);
+  }
   HIE_ASSIGN_OR_RETURN(auto s, c.Static(kAppendTrace, "AppendTrace"));
   s.Int(1, message_id);
-  s.Int(2, e.at_ms);
-  s.Text(3, e.step);
-  s.Text(4, e.outcome);
-  s.Text(5, e.detail);
+  s.Int(2, seq);
+  s.Int(3, e.at_ms);
+  s.Text(4, e.step);
+  s.Text(5, e.outcome);
+  s.Text(6, e.detail);
   return s.Run();
 }
 

@@ -596,9 +596,17 @@ class SqliteStore final : public Store {
     }
   }
 
-  // Runs the batch, each fn in its own savepoint; fills `results` (one per
-  // item). Without a redo log the batch is its own transaction; with one it
-  // joins the open transaction and its operations go to the log.
+  // Runs the batch; fills `results` (one per item). Without a redo log the
+  // batch is its own transaction; with one it joins the open transaction and
+  // its operations go to the log.
+  //
+  // Fast path: every fn in one go, under one savepoint for the whole batch
+  // (durable mode) or none (the batch is the transaction). SQLite copies each
+  // page to the sub-journal the first time a savepoint changes it, so a
+  // savepoint per fn cost a copy of every page each message touched. If a fn
+  // fails, the batch is rolled back and run again with a savepoint per fn, so
+  // only that fn's writes are undone. Fns may therefore run twice (as on
+  // PostgreSQL, which retries batches): they must start over each time.
   void RunBatch(std::vector<Item>& batch, std::vector<Status>& results) {
     Conn& c = *writer_conn_;
     results.assign(batch.size(), Status::Ok());
@@ -617,25 +625,46 @@ class SqliteStore final : public Store {
     sqlite::RecordingTxn recording(base);
     WriteTxn& txn = redo_ ? static_cast<WriteTxn&>(recording) : base;
     std::string ops;
-    for (size_t i = 0; i < batch.size(); ++i) {
+    bool fast_done = false;
+    {
+      if (redo_) {
+        Status st = Exec(c, kSavepoint, "SAVEPOINT");
+        if (!st.ok()) return Abort(st, fail_all);
+      }
+      size_t failed = batch.size();
+      Status fs;
+      for (size_t i = 0; i < batch.size(); ++i) {
+        fs = RunFn(batch[i], txn);
+        if (sqlite3_get_autocommit(c.db()) != 0) return Abort(Lost(fs), fail_all);
+        if (!fs.ok()) {
+          failed = i;
+          break;
+        }
+      }
+      if (failed == batch.size()) {
+        if (redo_) {
+          ops = recording.Take();
+          Status st = Exec(c, kRelease, "RELEASE");
+          if (!st.ok()) return Abort(st, fail_all);
+        }
+        fast_done = true;
+      } else {
+        recording.Discard();
+        Status st = redo_ ? Exec(c, kRollbackTo, "ROLLBACK TO") : Exec(c, kRollback, "ROLLBACK");
+        if (st.ok() && redo_) st = Exec(c, kRelease, "RELEASE");
+        if (st.ok() && !redo_) st = Exec(c, kBegin, "BEGIN");
+        if (!st.ok()) return Abort(st, fail_all);
+        if (batch.size() == 1) {  // nothing else to keep: that was its own try
+          results[0] = std::move(fs);
+          fast_done = true;
+        }
+      }
+    }
+    for (size_t i = 0; !fast_done && i < batch.size(); ++i) {
       Status st = Exec(c, kSavepoint, "SAVEPOINT");
       if (!st.ok()) return Abort(st, fail_all);
-      Status fs;
-      try {
-        fs = batch[i].fn ? batch[i].fn(txn) : Status::Ok();
-      } catch (const std::exception& e) {
-        fs = Status(ErrorCode::kInternal,
-                    std::string("写入回调抛出异常 (write fn threw): ") + e.what(), "Store::Write");
-      } catch (...) {
-        fs = Status(ErrorCode::kInternal, "写入回调抛出异常 (write fn threw)", "Store::Write");
-      }
-      if (sqlite3_get_autocommit(c.db()) != 0) {
-        // SQLite rolled the whole transaction back (I/O error, disk full).
-        Status lost(ErrorCode::kStoreError,
-                    "事务被数据库回滚 (transaction rolled back by the database)",
-                    fs.ok() ? "Store::Write" : fs.ToString());
-        return Abort(lost, fail_all);
-      }
+      Status fs = RunFn(batch[i], txn);
+      if (sqlite3_get_autocommit(c.db()) != 0) return Abort(Lost(fs), fail_all);
       if (!fs.ok()) {
         recording.Discard();
         st = Exec(c, kRollbackTo, "ROLLBACK TO");
@@ -659,6 +688,24 @@ class SqliteStore final : public Store {
     if (st.ok()) st = redo_->Append(seq, ops);
     if (!st.ok()) return Abort(st, fail_all);
     seq_ = seq;
+  }
+
+  static Status RunFn(Item& item, WriteTxn& txn) {
+    try {
+      return item.fn ? item.fn(txn) : Status::Ok();
+    } catch (const std::exception& e) {
+      return Status(ErrorCode::kInternal,
+                    std::string("写入回调抛出异常 (write fn threw): ") + e.what(), "Store::Write");
+    } catch (...) {
+      return Status(ErrorCode::kInternal, "写入回调抛出异常 (write fn threw)", "Store::Write");
+    }
+  }
+
+  // SQLite rolled the whole transaction back (I/O error, disk full).
+  static Status Lost(const Status& fs) {
+    return Status(ErrorCode::kStoreError,
+                  "事务被数据库回滚 (transaction rolled back by the database)",
+                  fs.ok() ? "Store::Write" : fs.ToString());
   }
 
   static Status SetRedoSeq(Conn& c, uint64_t seq) {
@@ -700,6 +747,7 @@ class SqliteStore final : public Store {
   static constexpr char kRollbackTo[] = "ROLLBACK TO w";
   static constexpr char kRelease[] = "RELEASE w";
   static constexpr char kCommit[] = "COMMIT";
+  static constexpr char kRollback[] = "ROLLBACK";
 
   StoreOptions opts_;
   Env& env_;
