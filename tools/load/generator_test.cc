@@ -266,6 +266,22 @@ TEST(RunLoadTest, CountsEveryAaAcrossConnections) {
   EXPECT_NE(FormatReportJson(r).find("\"aa\":301"), std::string::npos);
 }
 
+TEST(RunLoadTest, SeveralEventLoopThreadsShareTheConnections) {
+  AckServer server([](const std::string& id) { return Ack("AA", id); });
+  LoadOptions o;
+  o.port = server.port();
+  o.messages = 1000;
+  o.connections = 7;
+  o.threads = 3;  // 3 + 2 + 2 connections
+  o.window = 5;
+  o.warmup = 21;
+  o.run_id = "t3";
+  LoadReport r = RunLoad(o);
+  EXPECT_TRUE(r.Ok()) << FormatReportText(r);
+  EXPECT_EQ(r.aa, 1000u);
+  EXPECT_EQ(r.warmup_not_aa, 0u);
+}
+
 TEST(RunLoadTest, CountsAeArAndMismatches) {
   std::atomic<int> n{0};
   AckServer server([&n](const std::string& id) {

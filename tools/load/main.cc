@@ -22,7 +22,11 @@ int main(int argc, char** argv) {
   app.add_option("--messages,-n", opt.messages,
                  "计入统计的消息总数 (messages counted, all connections)")
       ->capture_default_str();
-  app.add_option("--connections,-c", opt.connections, "并发连接数 (connections, one thread each)")
+  app.add_option("--connections,-c", opt.connections, "并发连接数 (connections)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  app.add_option("--threads,-t", opt.threads,
+                 "事件循环线程数, 连接平均分配 (event-loop threads; connections spread over them)")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));
   app.add_option("--window,-w", opt.window, "每连接在途帧数 (frames in flight per connection)")

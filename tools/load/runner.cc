@@ -3,6 +3,8 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -57,13 +59,15 @@ struct ConnResult {
   std::string reason;
 };
 
+// One MLLP connection, driven by an event loop (LoopThread): non-blocking
+// sends keep `window` frames in flight, ACKs come back in order.
 class Connection {
  public:
   Connection(const LoadOptions& opt, const addrinfo* addr, int index, uint64_t warmup,
              uint64_t counted, ConnResult* out)
       : opt_(opt), addr_(addr), index_(index), warmup_(warmup), counted_(counted), out_(out) {}
 
-  // Generates, connects and warms up; returns false when the connection failed.
+  // Generates and connects (blocking); false when the connection failed.
   bool Prepare() {
     GeneratorOptions g;
     g.facility = opt_.facility;
@@ -83,53 +87,123 @@ class Connection {
     if (!Connect()) {
       out_->warmup_not_aa += warmup_;
       out_->errors += counted_;
-      return false;
-    }
-    if (!RunPhase(0, warmup_, /*counted=*/false)) {
-      out_->errors += counted_;
+      failed_ = true;
       return false;
     }
     return true;
   }
 
-  void RunCounted() { RunPhase(warmup_, warmup_ + counted_, /*counted=*/true); }
+  int fd() const { return sock_ ? sock_->fd() : -1; }
+  bool failed() const { return failed_; }
+  bool phase_done() const { return failed_ || next_ack_ == end_; }
+
+  // Starts the warmup (counted=false) or the counted messages.
+  void BeginPhase(bool counted) {
+    counted_phase_ = counted;
+    const uint64_t begin = counted ? warmup_ : 0;
+    end_ = counted ? warmup_ + counted_ : warmup_;
+    next_send_ = next_ack_ = begin;
+    sent_off_ = 0;
+    if (!failed_) Send();
+  }
+
+  // The socket is readable (or writable again): reads every ACK there is,
+  // then sends what the window allows.
+  void OnReady() {
+    if (failed_) return;
+    char chunk[64 * 1024];
+    for (;;) {
+      ssize_t n = recv(sock_->fd(), chunk, sizeof chunk, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      if (n == 0) return GiveUp("peer closed the connection");
+      if (n < 0) return GiveUp(std::string("recv: ") + std::strerror(errno));
+      const int64_t now = MonoNanos();
+      buffer_.append(chunk, static_cast<size_t>(n));
+      size_t pos = 0;
+      for (;;) {
+        Deframed f = NextFrame(std::string_view(buffer_).substr(pos));
+        pos += f.consumed;
+        if (!f.complete) break;
+        if (next_ack_ == next_send_) {  // an ACK nobody asked for
+          if (counted_phase_)
+            ++out_->mismatch;
+          else
+            ++out_->warmup_not_aa;
+          continue;
+        }
+        Record(next_ack_++, f.payload, now, counted_phase_);
+      }
+      buffer_.erase(0, pos);
+      if (static_cast<size_t>(n) < sizeof chunk) break;  // drained: skip the EAGAIN read
+    }
+    Send();
+  }
+
+  // No ACK within the timeout: the unanswered rest counts as errors.
+  void TimeOut() {
+    if (!phase_done()) GiveUp("ACK timeout");
+  }
 
  private:
   void Fail(std::string reason) {
+    failed_ = true;
     out_->failed = true;
     if (out_->reason.empty()) out_->reason = "connection " + std::to_string(index_) + ": " + reason;
   }
 
+  void GiveUp(std::string reason) {
+    Fail(std::move(reason));
+    const uint64_t lost = end_ - next_ack_;
+    if (counted_phase_)
+      out_->errors += lost;
+    else
+      out_->warmup_not_aa += lost;
+    // Nothing more will be sent: the later phase's messages are lost too.
+    if (!counted_phase_) out_->errors += counted_;
+    next_ack_ = end_;
+  }
+
   bool Connect() {
-    sock_ = std::make_unique<Socket>(socket(addr_->ai_family, SOCK_STREAM, 0));
+    sock_ = std::make_unique<Socket>(socket(addr_->ai_family, SOCK_STREAM | SOCK_NONBLOCK, 0));
     if (sock_->fd() < 0) {
       Fail(std::string("socket: ") + std::strerror(errno));
       return false;
     }
-    if (connect(sock_->fd(), addr_->ai_addr, addr_->ai_addrlen) != 0) {
+    if (connect(sock_->fd(), addr_->ai_addr, addr_->ai_addrlen) != 0 && errno != EINPROGRESS) {
       Fail(std::string("connect: ") + std::strerror(errno));
+      return false;
+    }
+    pollfd p{sock_->fd(), POLLOUT, 0};
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (poll(&p, 1, opt_.timeout_ms) != 1 ||
+        getsockopt(sock_->fd(), SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+      Fail(std::string("connect: ") + std::strerror(err != 0 ? err : ETIMEDOUT));
       return false;
     }
     int one = 1;
     setsockopt(sock_->fd(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    timeval tv{opt_.timeout_ms / 1000, (opt_.timeout_ms % 1000) * 1000};
-    setsockopt(sock_->fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(sock_->fd(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     return true;
   }
 
-  bool SendAll(const std::string& frame) {
-    size_t off = 0;
-    while (off < frame.size()) {
-      ssize_t n = send(sock_->fd(), frame.data() + off, frame.size() - off, MSG_NOSIGNAL);
+  // Sends while the window allows; a frame the socket takes only in part is
+  // finished when it is writable again.
+  void Send() {
+    const uint64_t window = static_cast<uint64_t>(std::max(1, opt_.window));
+    while (!failed_ && next_send_ < end_ && next_send_ - next_ack_ < window) {
+      const std::string& frame = frames_[next_send_];
+      if (sent_off_ == 0) send_ns_[next_send_] = MonoNanos();
+      ssize_t n =
+          send(sock_->fd(), frame.data() + sent_off_, frame.size() - sent_off_, MSG_NOSIGNAL);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        Fail(std::string("send: ") + (n < 0 ? std::strerror(errno) : "closed"));
-        return false;
-      }
-      off += static_cast<size_t>(n);
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      if (n <= 0) return GiveUp(std::string("send: ") + (n < 0 ? std::strerror(errno) : "closed"));
+      sent_off_ += static_cast<size_t>(n);
+      if (sent_off_ < frame.size()) continue;
+      sent_off_ = 0;
+      ++next_send_;
     }
-    return true;
   }
 
   void Record(uint64_t idx, std::string_view payload, int64_t now, bool counted) {
@@ -154,57 +228,6 @@ class Connection {
     if (!match) ++out_->mismatch;
   }
 
-  // Sends frames [begin, end) keeping `window` in flight; ACKs come back in
-  // order on one MLLP connection. Returns false when the connection failed
-  // (the unanswered rest is counted as errors).
-  bool RunPhase(uint64_t begin, uint64_t end, bool counted) {
-    uint64_t next_send = begin, next_ack = begin;
-    const uint64_t window = static_cast<uint64_t>(std::max(1, opt_.window));
-    char chunk[64 * 1024];
-    auto give_up = [&](std::string reason) {
-      Fail(std::move(reason));
-      uint64_t lost = end - next_ack;
-      if (counted)
-        out_->errors += lost;
-      else
-        out_->warmup_not_aa += lost;
-      return false;
-    };
-    while (next_ack < end) {
-      while (next_send < end && next_send - next_ack < window) {
-        send_ns_[next_send] = MonoNanos();
-        if (!SendAll(frames_[next_send])) return give_up("send failed");
-        ++next_send;
-      }
-      ssize_t n = recv(sock_->fd(), chunk, sizeof chunk, 0);
-      if (n < 0 && errno == EINTR) continue;
-      if (n == 0) return give_up("peer closed the connection");
-      if (n < 0) {
-        return give_up(errno == EAGAIN || errno == EWOULDBLOCK
-                           ? "ACK timeout"
-                           : std::string("recv: ") + std::strerror(errno));
-      }
-      const int64_t now = MonoNanos();
-      buffer_.append(chunk, static_cast<size_t>(n));
-      size_t pos = 0;
-      for (;;) {
-        Deframed f = NextFrame(std::string_view(buffer_).substr(pos));
-        pos += f.consumed;
-        if (!f.complete) break;
-        if (next_ack == next_send) {  // an ACK nobody asked for
-          if (counted)
-            ++out_->mismatch;
-          else
-            ++out_->warmup_not_aa;
-          continue;
-        }
-        Record(next_ack++, f.payload, now, counted);
-      }
-      buffer_.erase(0, pos);
-    }
-    return true;
-  }
-
   const LoadOptions& opt_;
   const addrinfo* addr_;
   const int index_;
@@ -215,7 +238,51 @@ class Connection {
   std::vector<std::string> control_ids_;
   std::vector<int64_t> send_ns_;
   std::string buffer_;
+  uint64_t next_send_ = 0, next_ack_ = 0, end_ = 0;
+  size_t sent_off_ = 0;
+  bool counted_phase_ = false;
+  bool failed_ = false;
 };
+
+// Runs one phase over a share of the connections with epoll until each is
+// done or has waited timeout_ms for an ACK.
+void RunPhase(std::vector<std::unique_ptr<Connection>>& conns, bool counted, int timeout_ms) {
+  Socket ep(epoll_create1(EPOLL_CLOEXEC));
+  size_t open = 0;
+  for (size_t i = 0; i < conns.size(); ++i) {
+    Connection& c = *conns[i];
+    if (c.failed()) continue;
+    c.BeginPhase(counted);
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLET;
+    ev.data.u64 = i;
+    if (epoll_ctl(ep.fd(), EPOLL_CTL_ADD, c.fd(), &ev) != 0) {
+      c.TimeOut();
+      continue;
+    }
+    if (!c.phase_done()) ++open;
+  }
+  std::vector<epoll_event> events(std::max<size_t>(conns.size(), 1));
+  int64_t last_progress = MonoNanos();
+  while (open > 0) {
+    int n = epoll_wait(ep.fd(), events.data(), static_cast<int>(events.size()), 100);
+    if (n < 0 && errno == EINTR) continue;
+    const int64_t now = MonoNanos();
+    if (n > 0) last_progress = now;
+    for (int e = 0; e < std::max(n, 0); ++e) {
+      Connection& c = *conns[events[e].data.u64];
+      if (c.phase_done()) continue;
+      c.OnReady();
+      if (c.phase_done()) --open;
+    }
+    if (n <= 0 && now - last_progress > int64_t{timeout_ms} * 1'000'000) {
+      for (auto& c : conns) {
+        if (!c->phase_done()) c->TimeOut();
+      }
+      open = 0;
+    }
+  }
+}
 
 double Ms(int64_t ns) { return static_cast<double>(ns) / 1e6; }
 
@@ -255,26 +322,32 @@ LoadReport RunLoad(const LoadOptions& options) {
   std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> addr(res, &freeaddrinfo);
 
   std::vector<ConnResult> results(k);
-  std::latch ready(k);
-  std::latch go(1);
-  std::vector<std::thread> threads;
-  threads.reserve(k);
+  const int t = std::clamp(opt.threads, 1, k);
+  std::vector<std::vector<std::unique_ptr<Connection>>> shares(t);
   for (int i = 0; i < k; ++i) {
     auto share = [&](uint64_t total) {
       return total / k + (static_cast<uint64_t>(i) < total % k ? 1 : 0);
     };
-    threads.emplace_back([&, i, warm = share(opt.warmup), counted = share(opt.messages)] {
-      Connection conn(opt, addr.get(), i, warm, counted, &results[i]);
-      bool ok = conn.Prepare();
+    shares[i % t].push_back(std::make_unique<Connection>(opt, addr.get(), i, share(opt.warmup),
+                                                         share(opt.messages), &results[i]));
+  }
+  std::latch ready(t);
+  std::latch go(1);
+  std::vector<std::thread> threads;
+  threads.reserve(t);
+  for (int i = 0; i < t; ++i) {
+    threads.emplace_back([&, i] {
+      for (auto& c : shares[i]) c->Prepare();
+      RunPhase(shares[i], /*counted=*/false, opt.timeout_ms);
       ready.count_down();
       go.wait();
-      if (ok) conn.RunCounted();
+      RunPhase(shares[i], /*counted=*/true, opt.timeout_ms);
     });
   }
   ready.wait();  // generation, connects and warmup are outside the clock
   const int64_t start = MonoNanos();
   go.count_down();
-  for (auto& t : threads) t.join();
+  for (auto& th : threads) th.join();
   const int64_t stop = MonoNanos();
 
   std::vector<int64_t> all;

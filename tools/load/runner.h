@@ -1,4 +1,5 @@
-// The load run of hie-load: K connections (one thread each) send N
+// The load run of hie-load: K connections, spread over T event-loop threads
+// (epoll, non-blocking sockets; default 1, like a real sender), send N
 // pre-generated MLLP messages in total, keep `window` frames in flight per
 // connection, check every ACK (MSA-1 AA, MSA-2 = the MSH-10 sent) and time
 // each message from send to ACK.
@@ -20,6 +21,7 @@ struct LoadOptions {
   uint64_t messages = 10'000;  // counted messages, over all connections
   int connections = 1;
   int window = 1;       // frames in flight per connection
+  int threads = 1;      // event-loop threads the connections are spread over
   uint64_t warmup = 0;  // sent and checked first, not counted
   std::string facility = "XQRMYY";
   TypeMix mix = TypeMix::kMix;
