@@ -42,6 +42,9 @@ class ConnectionBase {
   virtual ~ConnectionBase() = default;
   virtual void BeginDrain() = 0;  // any thread
   virtual void ForceClose() = 0;  // any thread
+  // On an io thread, from the server's reply drain: hands a reply to the
+  // connection's strand (inline when the strand is free).
+  virtual void DeliverReply(uint64_t seq, std::string payload) = 0;
 };
 
 }  // namespace
@@ -76,6 +79,21 @@ class MllpServer::Impl : public std::enable_shared_from_this<MllpServer::Impl> {
     if (conns_.erase(id) > 0) live_.fetch_sub(1, std::memory_order_relaxed);
   }
 
+  // From any thread but the connection's strand: queues a reply. The first
+  // reply queued posts one drain to the io_context, which hands out every
+  // reply queued by then: a group commit's ACKs wake an io thread once, not
+  // once per message.
+  void QueueReply(std::shared_ptr<ConnectionBase> conn, uint64_t seq, std::string payload) {
+    bool post = false;
+    {
+      std::lock_guard lock(replies_mu_);
+      replies_.push_back(ReadyReply{std::move(conn), seq, std::move(payload)});
+      post = !drain_posted_;
+      drain_posted_ = true;
+    }
+    if (post) asio::post(io_, [self = shared_from_this()] { self->DrainReplies(); });
+  }
+
   const MllpServerOptions& opts() const { return opts_; }
   bool handler_enabled() const { return handler_enabled_.load(std::memory_order_acquire); }
   void disable_handler() { handler_enabled_.store(false, std::memory_order_release); }
@@ -89,6 +107,22 @@ class MllpServer::Impl : public std::enable_shared_from_this<MllpServer::Impl> {
   } counters;
 
  private:
+  struct ReadyReply {
+    std::shared_ptr<ConnectionBase> conn;
+    uint64_t seq = 0;
+    std::string payload;
+  };
+
+  void DrainReplies() {
+    std::vector<ReadyReply> batch;
+    {
+      std::lock_guard lock(replies_mu_);
+      batch.swap(replies_);
+      drain_posted_ = false;
+    }
+    for (ReadyReply& r : batch) r.conn->DeliverReply(r.seq, std::move(r.payload));
+  }
+
   void DoAccept();
   void OnAccept(const boost::system::error_code& ec, const std::shared_ptr<tcp::socket>& sock);
 
@@ -105,6 +139,9 @@ class MllpServer::Impl : public std::enable_shared_from_this<MllpServer::Impl> {
   std::mutex mu_;
   bool stopping_ = false;                                              // guarded by mu_
   std::unordered_map<uint64_t, std::weak_ptr<ConnectionBase>> conns_;  // guarded by mu_
+  std::mutex replies_mu_;
+  std::vector<ReadyReply> replies_;  // guarded by replies_mu_
+  bool drain_posted_ = false;        // guarded by replies_mu_
 };
 
 namespace {
@@ -143,9 +180,22 @@ class MllpConnection final : public ConnectionBase,
     asio::post(ex_, [self = this->shared_from_this()] { self->Close(); });
   }
 
-  // From the reply token, any thread. dispatch: runs inline when the handler
-  // answered synchronously on this strand (no queue round trip).
+  // From the reply token, any thread. On this strand (the handler answered
+  // synchronously) the reply is taken at once; from elsewhere it goes
+  // through the server's reply drain.
   void PostReply(uint64_t seq, std::string payload) {
+    if (OnOwnStrand()) {
+      OnReply(seq, std::move(payload));
+      return;
+    }
+    server_->QueueReply(this->shared_from_this(), seq, std::move(payload));
+  }
+  bool OnOwnStrand() const {
+    using Strand = asio::strand<asio::io_context::executor_type>;
+    const Strand* strand = ex_.template target<Strand>();
+    return strand != nullptr && strand->running_in_this_thread();
+  }
+  void DeliverReply(uint64_t seq, std::string payload) override {
     asio::dispatch(ex_, [self = this->shared_from_this(), seq, p = std::move(payload)]() mutable {
       self->OnReply(seq, std::move(p));
     });
