@@ -1,5 +1,6 @@
 #include "engine/hub.h"
 
+#include <cstdlib>
 #include <unistd.h>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -12,6 +13,7 @@
 #include "connectors/file/file_writer.h"
 #include "core/log.h"
 #include "store/open.h"
+#include "core/thread_name.h"
 
 namespace hie {
 
@@ -120,6 +122,10 @@ Status Hub::Start() {
         for (const auto& d : dests) delivery_->Wake(d);
       },
       terminology_.get());
+  coalescer_ = std::make_unique<WriteCoalescer>(*store_, io_);
+  intake_->SetWriteSink([c = coalescer_.get()](Store::WriteFn fn, Store::DoneFn done) {
+    c->Write(std::move(fn), std::move(done));
+  });
   RestDeps deps;
   deps.config = &config_;
   deps.store = store_.get();
@@ -186,8 +192,10 @@ Status Hub::Start() {
     HIE_RETURN_IF_ERROR(http_->Start());
   }
   unsigned n = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+  if (const char* e = std::getenv("HIE_IO_THREADS")) n = std::clamp(std::atoi(e), 1, 8);
   for (unsigned i = 0; i < n; ++i) {
     io_threads_.emplace_back([this] {
+      NameThisThread("hie-io");
       auto guard = boost::asio::make_work_guard(io_);
       io_.run();
     });

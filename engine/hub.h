@@ -22,6 +22,7 @@
 #include "engine/delivery.h"
 #include "engine/empi_service.h"
 #include "engine/intake.h"
+#include "engine/write_coalescer.h"
 #include "engine/pipeline.h"
 #include "engine/recognition.h"
 #include "engine/rest_api.h"
@@ -69,6 +70,7 @@ class Hub {
   std::unique_ptr<DeliveryService> delivery_;
   std::unique_ptr<Pipeline> pipeline_;
   std::unique_ptr<Intake> intake_;
+  std::unique_ptr<WriteCoalescer> coalescer_;  // intake writes, one hand-off per event-loop turn
   std::unique_ptr<RestApi> rest_;
   std::unique_ptr<RetentionRunner> retention_;  // when `retention:` is set
   boost::asio::io_context io_;

@@ -1,5 +1,6 @@
 #include "engine/intake.h"
 
+#include <charconv>
 #include <memory>
 
 #include "core/log.h"
@@ -30,13 +31,23 @@ bool NeedsPid(std::string_view message_type) {
          code == "SIU" || code == "MDM" || code == "VXU";
 }
 
+// YYYYMMDDHHMMSS (UTC) of `ms`: the digits of FormatTimeMillis up to the
+// seconds. Formatted once per second per thread (every ACK of that second
+// carries the same stamp).
 std::string Timestamp14(int64_t ms) {
-  std::string iso = FormatTimeMillis(ms);  // 2026-11-22T07:18:18.123Z
-  std::string out;
-  for (char c : iso.substr(0, 19)) {
-    if (c >= '0' && c <= '9') out.push_back(c);
+  thread_local int64_t cached_secs = 0;
+  thread_local std::string cached;
+  const int64_t secs = ms / 1000;  // as FormatTimeMillis truncates
+  if (cached.empty() || secs != cached_secs) {
+    std::string iso = FormatTimeMillis(ms);  // 2026-11-22T07:18:18.123Z
+    std::string out;
+    for (char c : iso.substr(0, 19)) {
+      if (c >= '0' && c <= '9') out.push_back(c);
+    }
+    cached = std::move(out);
+    cached_secs = secs;
   }
-  return out;
+  return cached;
 }
 
 }  // namespace
@@ -67,7 +78,15 @@ Intake::Intake(const Config& config, Store& store, Env& env, MetricsRegistry& me
 }
 
 std::string Intake::NextAckId() {
-  return "H" + std::to_string(env_.NowMillis()) + "-" + std::to_string(++ack_seq_);
+  // "H<now ms>-<sequence>", written without temporaries.
+  char buf[24];
+  std::string id;
+  id.reserve(1 + 20 + 1 + 20);
+  id.push_back('H');
+  id.append(buf, std::to_chars(buf, buf + sizeof buf, env_.NowMillis()).ptr);
+  id.push_back('-');
+  id.append(buf, std::to_chars(buf, buf + sizeof buf, ++ack_seq_).ptr);
+  return id;
 }
 
 void Intake::Reject(IntakeInput in, const Status& why, const std::string& facility,
@@ -108,7 +127,7 @@ void Intake::Reject(IntakeInput in, const Status& why, const std::string& facili
 void Intake::Submit(IntakeInput in, Done done) {
   const int64_t start_ns = env_.MonoNanos();
   (in.source == "mllp" ? received_mllp_ : received_http_)->Inc();
-  const std::string ts = Timestamp14(env_.NowMillis());
+  std::string ts = Timestamp14(env_.NowMillis());
 
   auto ack_for = [&](const MshInfo* msh, AckCode code, const Status& st) {
     return BuildAck(msh, code, st, NextAckId(), ts);
@@ -139,8 +158,11 @@ void Intake::Submit(IntakeInput in, Done done) {
     }
   }
 
-  auto msh_res = ReadMsh(in.raw);
-  const MshInfo* msh = msh_res.ok() ? &msh_res.value() : nullptr;
+  // On the heap from the start: the refused-ACK callback below keeps it
+  // without copying.
+  auto msh_info = std::make_shared<MshInfo>();
+  const Status msh_status = ReadMsh(in.raw, msh_info.get());
+  const MshInfo* msh = msh_status.ok() ? msh_info.get() : nullptr;
   std::string facility = msh ? msh->sending_facility : std::string();
   std::string control_id = msh ? msh->control_id : std::string();
 
@@ -159,8 +181,8 @@ void Intake::Submit(IntakeInput in, Done done) {
     return;
   }
   if (!msh) {
-    std::string ack = ack_for(nullptr, AckCode::kAR, msh_res.status());
-    Reject(std::move(in), msh_res.status(), in.facility_header, "", ack, std::move(done));
+    std::string ack = ack_for(nullptr, AckCode::kAR, msh_status);
+    Reject(std::move(in), msh_status, in.facility_header, "", ack, std::move(done));
     return;
   }
   if (!in.facility_header.empty()) {
@@ -272,8 +294,8 @@ void Intake::Submit(IntakeInput in, Done done) {
   const std::string label = m->message_type;
   Commit(
       std::move(m), std::move(decision), content_error, label,
-      [this, msh_copy = *msh, ts](const Status& why) {
-        return BuildAck(&msh_copy, AckCode::kAR, why, NextAckId(), ts);
+      [this, msh_info = std::move(msh_info), ts = std::move(ts)](const Status& why) {
+        return BuildAck(msh_info.get(), AckCode::kAR, why, NextAckId(), ts);
       },
       start_ns, std::move(done));
 }
@@ -283,7 +305,14 @@ void Intake::Commit(std::shared_ptr<NewMessage> m, std::shared_ptr<RouteDecision
                     std::function<std::string(const Status&)> refused_ack, int64_t start_ns,
                     Done done) {
   auto answer = std::make_shared<IntakeAnswer>();
-  store_.Write(
+  auto write = [this](Store::WriteFn fn, Store::DoneFn d) {
+    if (write_sink_) {
+      write_sink_(std::move(fn), std::move(d));
+    } else {
+      store_.Write(std::move(fn), std::move(d));
+    }
+  };
+  write(
       [m, answer, content_error, decision, label](WriteTxn& txn) -> Status {
         HIE_ASSIGN_OR_RETURN(auto hit, txn.FindByDedupeKey(m->facility_id, m->dedupe_key));
         if (hit) {

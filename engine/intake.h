@@ -82,6 +82,12 @@ class Intake {
   using OnAccepted = std::function<void(int64_t message_id)>;
   void SetOnAccepted(OnAccepted f) { on_accepted_ = std::move(f); }
 
+  // Where accepted inputs' writes go (default: straight to the store). The
+  // hub sets a WriteCoalescer so one event-loop turn's messages reach the
+  // writer together. Set before traffic starts.
+  using WriteSink = std::function<void(Store::WriteFn, Store::DoneFn)>;
+  void SetWriteSink(WriteSink sink) { write_sink_ = std::move(sink); }
+
  private:
   void Reject(IntakeInput in, const Status& why, const std::string& facility,
               const std::string& control_id, const std::string& ack, Done done);
@@ -103,6 +109,7 @@ class Intake {
   Env& env_;
   OnCommitted on_committed_;
   OnAccepted on_accepted_;
+  WriteSink write_sink_;
   TerminologyService* terminology_;
   Router router_;
   std::atomic<uint64_t> ack_seq_{0};

@@ -4,6 +4,10 @@
 
 namespace hie {
 
+void Store::WriteMany(std::vector<PendingWrite> writes) {
+  for (PendingWrite& w : writes) Write(std::move(w.fn), std::move(w.done));
+}
+
 Status Store::WriteSync(WriteFn fn) {
   std::promise<Status> p;
   auto f = p.get_future();

@@ -159,6 +159,13 @@ class Store {
   virtual void Write(WriteFn fn, DoneFn done) = 0;
   // Write() and wait. Must not be called from the writer thread.
   Status WriteSync(WriteFn fn);
+  // Several Write()s at once, in order: one hand-off to the writer instead of
+  // one per write (the event loop queues a turn's messages together).
+  struct PendingWrite {
+    WriteFn fn;
+    DoneFn done;
+  };
+  virtual void WriteMany(std::vector<PendingWrite> writes);
 
   // --- reads: snapshot reads, any thread ---
   virtual Result<MessageRecord> GetMessage(int64_t id) = 0;  // with raw; kNotFound

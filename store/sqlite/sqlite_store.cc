@@ -261,6 +261,21 @@ class SqliteStore final : public Store {
     if (done) done(Status(ErrorCode::kUnavailable, "存储已关闭 (store closed)", "Store::Write"));
   }
 
+  void WriteMany(std::vector<PendingWrite> writes) override {
+    {
+      std::lock_guard lock(mu_);
+      if (!closing_) {
+        const bool was_empty = queue_.empty();
+        for (PendingWrite& w : writes) queue_.push_back(Item{std::move(w.fn), std::move(w.done)});
+        if (was_empty && !writes.empty()) cv_.notify_one();
+        return;
+      }
+    }
+    for (PendingWrite& w : writes) {
+      if (w.done) w.done(Status(ErrorCode::kUnavailable, "存储已关闭 (store closed)", "Store::Write"));
+    }
+  }
+
   void Close() override {
     {
       std::lock_guard lock(mu_);
