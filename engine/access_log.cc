@@ -4,7 +4,7 @@
 #include <memory>
 
 #include "core/log.h"
-#include "core/thread_name.h"
+#include "core/thread.h"
 
 namespace hie {
 

@@ -6,7 +6,7 @@
 #include "connectors/http/http_client.h"
 #include "connectors/mllp/mllp_client.h"
 #include "core/log.h"
-#include "core/thread_name.h"
+#include "core/thread.h"
 #include "engine/backoff.h"
 #include "engine/transform.h"
 #include "mappings/hl7v2/ack.h"

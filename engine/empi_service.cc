@@ -1,7 +1,5 @@
 #include "engine/empi_service.h"
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,7 +7,7 @@
 #include <optional>
 
 #include "core/log.h"
-#include "core/thread_name.h"
+#include "core/thread.h"
 #include "engine/canonicalize.h"
 #include "engine/record_extract.h"
 #include "mappings/hl7v2/charset.h"
@@ -208,7 +206,7 @@ void EmpiService::WorkerLoop() {
   // queue, then the store scan, hold the backlog) rather than slowing ACKs.
   // Not SCHED_IDLE: this thread holds the database's write lock briefly and
   // must never be starved while holding it.
-  (void)setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
+  LowerThisThreadPriority(10);
   const bool shared = empi_->shared();
   auto next_tick = std::chrono::steady_clock::now();
   // SQLite: while intake is busy, wait for a quiet gap (kQuietGap) before

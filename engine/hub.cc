@@ -13,7 +13,7 @@
 #include "connectors/file/file_writer.h"
 #include "core/log.h"
 #include "store/open.h"
-#include "core/thread_name.h"
+#include "core/thread.h"
 
 namespace hie {
 

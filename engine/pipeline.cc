@@ -1,7 +1,7 @@
 #include "engine/pipeline.h"
 
 #include "core/log.h"
-#include "core/thread_name.h"
+#include "core/thread.h"
 #include "engine/document_input.h"
 
 namespace hie {

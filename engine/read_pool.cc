@@ -1,6 +1,6 @@
 #include "engine/read_pool.h"
 
-#include "core/thread_name.h"
+#include "core/thread.h"
 
 namespace hie {
 

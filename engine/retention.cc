@@ -4,7 +4,7 @@
 #include <string>
 
 #include "core/log.h"
-#include "core/thread_name.h"
+#include "core/thread.h"
 
 namespace hie {
 
@@ -55,6 +55,7 @@ void RetentionRunner::Start() {
   if (!config_.enabled() || thread_.joinable()) return;
   thread_ = std::thread([this] {
     NameThisThread("hie-retention");
+    LowerThisThreadPriority(10);  // after the ACK: intake first
     Loop();
   });
 }

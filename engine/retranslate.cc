@@ -1,13 +1,11 @@
 #include "engine/retranslate.h"
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <utility>
 
 #include "core/log.h"
-#include "core/thread_name.h"
+#include "core/thread.h"
 #include "engine/canonicalize.h"
 #include "mappings/canonical/model.h"
 
@@ -149,7 +147,7 @@ Result<RetranslateProgress> Retranslator::Start(int64_t since_ms) {
     NameThisThread("hie-retranslate");
     // Below intake and the EMPI worker, but not SCHED_IDLE: a page's
     // transaction holds the write lock and must not be starved meanwhile.
-    (void)setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
+    LowerThisThreadPriority(10);
     Pass();
   });
   return Progress();

@@ -2,12 +2,10 @@
 
 #include <pthread.h>
 #include <sched.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/log.h"
-#include "core/thread_name.h"
+#include "core/thread.h"
 #include "engine/canonicalize.h"
 #include "mappings/hl7v2/charset.h"
 
@@ -288,7 +286,7 @@ void TerminologyService::AuditLoop() {
   sched_param idle{};
   idle.sched_priority = 0;
   if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle) != 0) {
-    (void)setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
+    LowerThisThreadPriority(10);
   }
   using Clock = std::chrono::steady_clock;
   Clock::time_point last_done{};

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "core/log.h"
-#include "core/thread_name.h"
+#include "core/thread.h"
 #include "store/open.h"
 #include "store/postgres/pg_conn.h"
 #include "store/postgres/pg_migrations.h"

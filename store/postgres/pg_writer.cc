@@ -8,7 +8,7 @@
 #include <set>
 
 #include "core/log.h"
-#include "core/thread_name.h"
+#include "core/thread.h"
 #include "store/postgres/pg_ops.h"
 
 namespace hie::pg {

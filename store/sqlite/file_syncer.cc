@@ -8,7 +8,7 @@
 #include <exception>
 
 #include "core/log.h"
-#include "core/thread_name.h"
+#include "core/thread.h"
 
 namespace hie::sqlite {
 namespace {

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "core/log.h"
-#include "core/thread_name.h"
+#include "core/thread.h"
 #include "store/sqlite/file_syncer.h"
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/redo_log.h"
