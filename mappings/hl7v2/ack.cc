@@ -1,6 +1,8 @@
 #include "mappings/hl7v2/ack.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 
 #include "mappings/hl7v2/charset.h"
 #include "mappings/hl7v2/er7.h"
@@ -21,87 +23,104 @@ std::string EnglishText(ErrorCode code) {
   return std::string(t.substr(open + 1, close - open - 1));
 }
 
-Status SetHd(Er7Builder& b, const std::string& field, const HdParts* hd) {
-  if (hd == nullptr || hd->empty()) return b.Set(field + ".1", kHubName);
-  HIE_RETURN_IF_ERROR(b.Set(field + ".1", hd->namespace_id));
-  if (!hd->universal_id.empty() || !hd->universal_id_type.empty()) {
-    HIE_RETURN_IF_ERROR(b.Set(field + ".2", hd->universal_id));
-    HIE_RETURN_IF_ERROR(b.Set(field + ".3", hd->universal_id_type));
-  }
-  return Status::Ok();
-}
-
 bool OldVersion(std::string_view v) {
   return v.substr(0, 3) == "2.1" || v.substr(0, 3) == "2.2" || v.substr(0, 3) == "2.3" ||
          v.substr(0, 3) == "2.4";
 }
 
-Status Fill(Er7Builder& b, const MshInfo* msh, AckCode code, const Status& given_error,
-            std::string_view ack_control_id, std::string_view timestamp) {
-  const std::string version = msh && !msh->version.empty() ? msh->version : "2.5";
-  HIE_RETURN_IF_ERROR(SetHd(b, "MSH-3", msh ? &msh->receiving_application_hd : nullptr));
-  HIE_RETURN_IF_ERROR(SetHd(b, "MSH-4", msh ? &msh->receiving_facility_hd : nullptr));
-  if (msh != nullptr) {
-    HIE_RETURN_IF_ERROR(b.Set("MSH-5.1", msh->sending_application_hd.namespace_id));
-    if (!msh->sending_application_hd.universal_id.empty()) {
-      HIE_RETURN_IF_ERROR(b.Set("MSH-5.2", msh->sending_application_hd.universal_id));
-      HIE_RETURN_IF_ERROR(b.Set("MSH-5.3", msh->sending_application_hd.universal_id_type));
-    }
-    HIE_RETURN_IF_ERROR(b.Set("MSH-6.1", msh->sending_facility_hd.namespace_id));
-    if (!msh->sending_facility_hd.universal_id.empty()) {
-      HIE_RETURN_IF_ERROR(b.Set("MSH-6.2", msh->sending_facility_hd.universal_id));
-      HIE_RETURN_IF_ERROR(b.Set("MSH-6.3", msh->sending_facility_hd.universal_id_type));
-    }
-  }
-  HIE_RETURN_IF_ERROR(b.Set("MSH-7", timestamp));
-  HIE_RETURN_IF_ERROR(b.Set("MSH-9.1", "ACK"));
-  if (msh != nullptr && !msh->trigger_event.empty()) {
-    HIE_RETURN_IF_ERROR(b.Set("MSH-9.2", msh->trigger_event));
-    HIE_RETURN_IF_ERROR(b.Set("MSH-9.3", "ACK"));
-  }
-  HIE_RETURN_IF_ERROR(b.Set("MSH-10", ack_control_id));
-  HIE_RETURN_IF_ERROR(
-      b.Set("MSH-11", msh && !msh->processing_id.empty() ? msh->processing_id : "P"));
-  HIE_RETURN_IF_ERROR(b.Set("MSH-12", version));
-  HIE_RETURN_IF_ERROR(b.Set("MSH-18", "UNICODE UTF-8"));
+// The ACK is written straight into one string in the default delimiters
+// |^~\& (the bytes an Er7Builder filled by Set(path, value) produced before:
+// every value escaped as Er7Escape does, components joined in order, absent
+// ones empty).
+class AckWriter {
+ public:
+  explicit AckWriter(size_t reserve) { out_.reserve(reserve); }
 
-  HIE_RETURN_IF_ERROR(b.Set("MSA-1", AckCodeText(code)));
-  HIE_RETURN_IF_ERROR(b.Set("MSA-2", msh ? msh->control_id : ""));
-  if (code == AckCode::kAA) return Status::Ok();
-
-  const Status error = given_error.ok() ? Status(ErrorCode::kInternal, "") : given_error;
-  const std::string hl7_code(Hl7ErrorCode(error.code()));
-  const std::string english = EnglishText(error.code());
-  HIE_RETURN_IF_ERROR(b.Set("MSA-3", error.ToString()));
-
-  auto loc = Er7Path::Parse(error.where());
-  if (loc.ok()) {
-    HIE_RETURN_IF_ERROR(b.Set("ERR-2.1", loc->segment_id()));
-    HIE_RETURN_IF_ERROR(b.Set("ERR-2.2", std::to_string(loc->occurrence)));
-    if (loc->field != 0) HIE_RETURN_IF_ERROR(b.Set("ERR-2.3", std::to_string(loc->field)));
-    if (loc->component != 0) {
-      HIE_RETURN_IF_ERROR(b.Set("ERR-2.4", std::to_string(std::max(1u, loc->repetition))));
-      HIE_RETURN_IF_ERROR(b.Set("ERR-2.5", std::to_string(loc->component)));
-      if (loc->subcomponent != 0) {
-        HIE_RETURN_IF_ERROR(b.Set("ERR-2.6", std::to_string(loc->subcomponent)));
+  // Er7Escape(plain, Er7Delimiters{}) appended.
+  void Text(std::string_view plain) {
+    size_t run = 0;  // start of the bytes not yet copied
+    for (size_t i = 0; i < plain.size(); ++i) {
+      std::string_view seq;
+      switch (plain[i]) {
+        case '|':
+          seq = "\\F\\";
+          break;
+        case '^':
+          seq = "\\S\\";
+          break;
+        case '\\':
+          seq = "\\E\\";
+          break;
+        case '&':
+          seq = "\\T\\";
+          break;
+        case '~':
+          seq = "\\R\\";
+          break;
+        case '\r':
+          seq = "\\X0D\\";
+          break;
+        case '\n':
+          seq = "\\.br\\";
+          break;
+        default:
+          continue;
       }
+      out_.append(plain.substr(run, i - run));
+      out_.append(seq);
+      run = i + 1;
     }
+    out_.append(plain.substr(run));
   }
-  if (OldVersion(version)) {  // ERR-1 (ELD), the only ERR field before v2.5
-    if (loc.ok()) {
-      HIE_RETURN_IF_ERROR(b.Set("ERR-1.1", loc->segment_id()));
-      HIE_RETURN_IF_ERROR(b.Set("ERR-1.2", std::to_string(loc->occurrence)));
-      if (loc->field != 0) HIE_RETURN_IF_ERROR(b.Set("ERR-1.3", std::to_string(loc->field)));
-    }
-    HIE_RETURN_IF_ERROR(b.Set("ERR-1.4.1", hl7_code));
-    HIE_RETURN_IF_ERROR(b.Set("ERR-1.4.2", english));
-    HIE_RETURN_IF_ERROR(b.Set("ERR-1.4.3", "HL70357"));
+  void Raw(std::string_view raw) { out_.append(raw); }
+  void Char(char c) { out_.push_back(c); }
+  void Number(uint32_t v) {
+    char buf[16];
+    auto r = std::to_chars(buf, buf + sizeof buf, v);
+    out_.append(buf, r.ptr);
   }
-  HIE_RETURN_IF_ERROR(b.Set("ERR-3.1", hl7_code));
-  HIE_RETURN_IF_ERROR(b.Set("ERR-3.2", english));
-  HIE_RETURN_IF_ERROR(b.Set("ERR-3.3", "HL70357"));
-  HIE_RETURN_IF_ERROR(b.Set("ERR-4", "E"));
-  return b.Set("ERR-8", error.ToString());
+  // Components count from 1 within the current field; Component(n) writes
+  // the separators up to n, as Set("SEG-f.n") pads an unfinished field.
+  void StartField() {
+    out_.push_back('|');
+    component_ = 1;
+  }
+  void Component(uint32_t n) {
+    for (; component_ < n; ++component_) out_.push_back('^');
+  }
+  std::string Take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+  uint32_t component_ = 1;
+};
+
+// MSH-3 / MSH-4: our side, i.e. their receiver (or the hub's name).
+void WriteOwnHd(AckWriter& w, const HdParts* hd) {
+  w.StartField();
+  if (hd == nullptr || hd->empty()) {
+    w.Raw(kHubName);
+    return;
+  }
+  w.Text(hd->namespace_id);
+  if (!hd->universal_id.empty() || !hd->universal_id_type.empty()) {
+    w.Char('^');
+    w.Text(hd->universal_id);
+    w.Char('^');
+    w.Text(hd->universal_id_type);
+  }
+}
+
+// MSH-5 / MSH-6: their sender.
+void WriteTheirHd(AckWriter& w, const HdParts& hd) {
+  w.StartField();
+  w.Text(hd.namespace_id);
+  if (!hd.universal_id.empty()) {
+    w.Char('^');
+    w.Text(hd.universal_id);
+    w.Char('^');
+    w.Text(hd.universal_id_type);
+  }
 }
 
 }  // namespace
@@ -118,17 +137,99 @@ std::string_view AckCodeText(AckCode code) {
   return "AR";
 }
 
-std::string BuildAck(const MshInfo* msh, AckCode code, const Status& error,
+std::string BuildAck(const MshInfo* msh, AckCode code, const Status& given_error,
                      std::string_view ack_control_id, std::string_view timestamp) {
-  Er7Builder b;
-  b.AddSegment("MSH");
-  b.AddSegment("MSA");
-  if (code != AckCode::kAA) b.AddSegment("ERR");
-  // Every path above is well formed and every segment exists, so Set cannot
-  // fail; a failure would be a programming error caught by the tests.
-  Status st = Fill(b, msh, code, error, ack_control_id, timestamp);
-  (void)st;
-  return b.Serialize();
+  const std::string_view version =
+      msh && !msh->version.empty() ? std::string_view(msh->version) : std::string_view("2.5");
+  AckWriter w(code == AckCode::kAA ? 192 : 512);
+  w.Raw("MSH|^~\\&");
+  WriteOwnHd(w, msh ? &msh->receiving_application_hd : nullptr);  // MSH-3
+  WriteOwnHd(w, msh ? &msh->receiving_facility_hd : nullptr);     // MSH-4
+  if (msh != nullptr) {
+    WriteTheirHd(w, msh->sending_application_hd);  // MSH-5
+    WriteTheirHd(w, msh->sending_facility_hd);     // MSH-6
+  } else {
+    w.Raw("||");
+  }
+  w.StartField();  // MSH-7
+  w.Text(timestamp);
+  w.Raw("||ACK");  // MSH-8 empty, MSH-9
+  if (msh != nullptr && !msh->trigger_event.empty()) {
+    w.Char('^');
+    w.Text(msh->trigger_event);
+    w.Raw("^ACK");
+  }
+  w.StartField();  // MSH-10
+  w.Text(ack_control_id);
+  w.StartField();  // MSH-11
+  w.Text(msh && !msh->processing_id.empty() ? std::string_view(msh->processing_id) : "P");
+  w.StartField();  // MSH-12
+  w.Text(version);
+  w.Raw("||||||UNICODE UTF-8\r");  // MSH-13 .. 17 empty, MSH-18
+
+  w.Raw("MSA|");
+  w.Raw(AckCodeText(code));
+  w.StartField();  // MSA-2
+  if (msh != nullptr) w.Text(msh->control_id);
+  if (code == AckCode::kAA) {
+    w.Char('\r');
+    return w.Take();
+  }
+
+  const Status error = given_error.ok() ? Status(ErrorCode::kInternal, "") : given_error;
+  const std::string_view hl7_code = Hl7ErrorCode(error.code());
+  const std::string english = EnglishText(error.code());
+  const std::string text = error.ToString();
+  w.StartField();  // MSA-3
+  w.Text(text);
+  w.Raw("\rERR");
+
+  auto loc = Er7Path::Parse(error.where());
+  w.StartField();  // ERR-1 (ELD), the only ERR field before v2.5
+  if (OldVersion(version)) {
+    if (loc.ok()) {
+      w.Text(loc->segment_id());
+      w.Component(2);
+      w.Number(loc->occurrence);
+      if (loc->field != 0) {
+        w.Component(3);
+        w.Number(loc->field);
+      }
+    }
+    w.Component(4);  // ERR-1.4.1 .. ERR-1.4.3
+    w.Text(hl7_code);
+    w.Char('&');
+    w.Text(english);
+    w.Raw("&HL70357");
+  }
+  w.StartField();  // ERR-2 (ERL)
+  if (loc.ok()) {
+    w.Text(loc->segment_id());
+    w.Component(2);
+    w.Number(loc->occurrence);
+    if (loc->field != 0) {
+      w.Component(3);
+      w.Number(loc->field);
+    }
+    if (loc->component != 0) {
+      w.Component(4);
+      w.Number(std::max(1u, loc->repetition));
+      w.Component(5);
+      w.Number(loc->component);
+      if (loc->subcomponent != 0) {
+        w.Component(6);
+        w.Number(loc->subcomponent);
+      }
+    }
+  }
+  w.StartField();  // ERR-3
+  w.Text(hl7_code);
+  w.Char('^');
+  w.Text(english);
+  w.Raw("^HL70357|E||||");  // ERR-4 E, ERR-5 .. 7 empty
+  w.Text(text);             // ERR-8
+  w.Char('\r');
+  return w.Take();
 }
 
 Result<AckInfo> ReadAck(std::string_view ack) {

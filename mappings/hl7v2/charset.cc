@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 
 namespace hie {
@@ -98,11 +99,27 @@ Result<std::string> CanonicalCharset(std::string_view charset_label) {
                 "MSH-18");
 }
 
-bool IsAscii(std::string_view bytes) {
-  for (char c : bytes) {
-    if (static_cast<unsigned char>(c) >= 0x80) return false;
+namespace {
+
+constexpr uint64_t kHighBits = 0x8080808080808080ull;
+
+// Index of the first byte >= 0x80 at or after `i` (or n), 8 bytes a step.
+size_t SkipAscii(const unsigned char* p, size_t i, size_t n) {
+  while (n - i >= 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    if ((w & kHighBits) != 0) break;
+    i += 8;
   }
-  return true;
+  while (i < n && p[i] < 0x80) ++i;
+  return i;
+}
+
+}  // namespace
+
+bool IsAscii(std::string_view bytes) {
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  return SkipAscii(p, 0, bytes.size()) == bytes.size();
 }
 
 size_t FindInvalidUtf8(std::string_view s) {
@@ -112,7 +129,13 @@ size_t FindInvalidUtf8(std::string_view s) {
   while (i < n) {
     unsigned char c = p[i];
     if (c < 0x80) {
-      ++i;
+      i = SkipAscii(p, i + 1, n);
+      continue;
+    }
+    // Every failure below names the lead byte of the sequence.
+    if (c >= 0xE1 && c <= 0xEC && n - i >= 3 && (p[i + 1] & 0xC0) == 0x80 &&
+        (p[i + 2] & 0xC0) == 0x80) {
+      i += 3;  // U+1000..U+CFFF (most CJK): no overlong or surrogate possible
       continue;
     }
     size_t len;
@@ -145,12 +168,12 @@ size_t FindInvalidUtf8(std::string_view s) {
 
 Result<std::string> DecodeToUtf8(std::string_view bytes, std::string_view charset_label) {
   HIE_ASSIGN_OR_RETURN(std::string cs, CanonicalCharset(charset_label));
-  if (IsAscii(bytes)) return std::string(bytes);
-  if (IsUtf8Label(cs) || cs == "ASCII") {
+  if (IsUtf8Label(cs) || cs == "ASCII") {  // ASCII is valid UTF-8: one scan
     size_t bad = FindInvalidUtf8(bytes);
     if (bad != std::string_view::npos) return InvalidBytes(bad, cs == "ASCII" ? "ASCII" : "UTF-8");
     return std::string(bytes);
   }
+  if (IsAscii(bytes)) return std::string(bytes);
   if (cs == "ISO-8859-1") {  // every byte is its own code point
     std::string out;
     out.reserve(bytes.size() + bytes.size() / 4);

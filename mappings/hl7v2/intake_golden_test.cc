@@ -750,5 +750,61 @@ TEST(IntakeDifferential, Utf8CheckMatchesByteByByte) {
   }
 }
 
+// Er7Message::Parse scans eight bytes a step: fields of every length around
+// that step, bytes that look like stop bytes in a word (0x0C, 0x0E, 0x7B,
+// high bytes), and runs of empty fields (more fields than the first guess
+// of the field table) split exactly as a byte-by-byte split does.
+TEST(IntakeDifferential, ParseSplitsLikeNaiveSplit) {
+  Gen g(99);
+  static const char kBytes[] = {'a',    'Z',    '0',    ' ',    '^',    '~',    '\\',
+                                '&',    '\x0c', '\x0e', '\x7b', '\x7d', '\x8d', '\x8a',
+                                '\xfc', '\x00', '\x01', '\xff', '#'};
+  for (int i = 0; i < 3000; ++i) {
+    const char fs = g.Below(4) == 0 ? '#' : '|';
+    const std::string term = g.Below(3) == 0 ? "\n" : "\r";
+    std::vector<std::vector<std::string>> segs;  // [seg][field], field 0 = id
+    std::string text;
+    const size_t nseg = 1 + g.Below(6);
+    for (size_t si = 0; si < nseg; ++si) {
+      std::vector<std::string> fields;
+      fields.push_back(si == 0 ? "MSH" : g.Below(2) ? "OBX" : "ZP1");
+      if (si == 0) fields.push_back("^~\\&");  // MSH-2
+      const size_t nf = g.Below(8) == 0 ? 200 + g.Below(400) : g.Below(30);
+      for (size_t f = 0; f < nf; ++f) {
+        std::string v;
+        const size_t len = g.Below(3) == 0 ? 0 : g.Below(24);
+        for (size_t k = 0; k < len; ++k) {
+          char c = g.Pick(kBytes);
+          if (c == fs) c = 'x';
+          v += c;
+        }
+        fields.push_back(v);
+      }
+      for (size_t f = 0; f < fields.size(); ++f) {
+        if (f > 0) text += fs;
+        text += fields[f];
+      }
+      text += term;
+      segs.push_back(std::move(fields));
+    }
+    auto m = Er7Message::Parse(text);
+    ASSERT_TRUE(m.ok()) << m.status().ToString();
+    ASSERT_EQ(m->segment_count(), segs.size());
+    for (size_t si = 0; si < segs.size(); ++si) {
+      const auto& fields = segs[si];
+      // MSH counts the separator itself as MSH-1: its fields shift by one.
+      const size_t shift = si == 0 ? 1 : 0;
+      ASSERT_EQ(m->field_count(si), fields.size() - 1 + shift) << si;
+      if (si == 0) {
+        EXPECT_EQ(m->field(0, 1), std::string(1, fs));
+      }
+      for (size_t f = 1; f < fields.size(); ++f) {
+        ASSERT_EQ(m->field(si, f + shift), fields[f]) << "segment " << si << " field " << f;
+      }
+    }
+    EXPECT_EQ(m->Serialize(), text);
+  }
+}
+
 }  // namespace
 }  // namespace hie

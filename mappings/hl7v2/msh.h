@@ -49,5 +49,8 @@ struct MshInfo {
 // "MSH-1"; bad encoding characters -> "MSH-2"; empty MSH-9.1 / MSH-10 ->
 // kRequiredMissing "MSH-9" / "MSH-10". Leading MLLP/whitespace is skipped.
 Result<MshInfo> ReadMsh(std::string_view raw);
+// The same into a caller's MshInfo (fresh, default-constructed), without the
+// moves of a Result; on error *out is partly filled and must not be used.
+Status ReadMsh(std::string_view raw, MshInfo* out);
 
 }  // namespace hie
