@@ -1,6 +1,7 @@
 #include "mappings/hl7v2/ack.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cstdint>
 
@@ -33,6 +34,20 @@ bool OldVersion(std::string_view v) {
 // every value escaped as Er7Escape does, components joined in order, absent
 // ones empty).
 class AckWriter {
+  // What Er7Escape writes for each byte in the default delimiters; empty:
+  // the byte itself.
+  static constexpr std::array<std::string_view, 256> kEscapes = [] {
+    std::array<std::string_view, 256> t{};
+    t['|'] = "\\F\\";
+    t['^'] = "\\S\\";
+    t['\\'] = "\\E\\";
+    t['&'] = "\\T\\";
+    t['~'] = "\\R\\";
+    t['\r'] = "\\X0D\\";
+    t['\n'] = "\\.br\\";
+    return t;
+  }();
+
  public:
   explicit AckWriter(size_t reserve) { out_.reserve(reserve); }
 
@@ -40,32 +55,8 @@ class AckWriter {
   void Text(std::string_view plain) {
     size_t run = 0;  // start of the bytes not yet copied
     for (size_t i = 0; i < plain.size(); ++i) {
-      std::string_view seq;
-      switch (plain[i]) {
-        case '|':
-          seq = "\\F\\";
-          break;
-        case '^':
-          seq = "\\S\\";
-          break;
-        case '\\':
-          seq = "\\E\\";
-          break;
-        case '&':
-          seq = "\\T\\";
-          break;
-        case '~':
-          seq = "\\R\\";
-          break;
-        case '\r':
-          seq = "\\X0D\\";
-          break;
-        case '\n':
-          seq = "\\.br\\";
-          break;
-        default:
-          continue;
-      }
+      const std::string_view seq = kEscapes[static_cast<unsigned char>(plain[i])];
+      if (seq.empty()) continue;
       out_.append(plain.substr(run, i - run));
       out_.append(seq);
       run = i + 1;

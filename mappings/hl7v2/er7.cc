@@ -3,6 +3,10 @@
 #include <cstring>
 #include <limits>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace hie {
 namespace {
 
@@ -24,9 +28,22 @@ bool ValidSegmentId(std::string_view id) {
 }
 
 // First index >= q (q <= n) holding the field separator, CR or LF; n if none.
-// (A word-at-a-time scan was tried: HL7 fields are mostly empty or short and
-// it came out slower under callgrind.)
+// With SSE2 (every x86-64) 16 bytes a step while 16 remain: three byte
+// compares, one mask, the lowest set bit is the first stop byte.
 [[gnu::always_inline]] inline size_t ScanToStop(const char* s, size_t q, size_t n, char fs) {
+#if defined(__SSE2__)
+  const __m128i f = _mm_set1_epi8(fs);
+  const __m128i cr = _mm_set1_epi8('\r');
+  const __m128i lf = _mm_set1_epi8('\n');
+  while (n - q >= 16) {
+    const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + q));
+    const __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(w, f), _mm_cmpeq_epi8(w, cr)),
+                                     _mm_cmpeq_epi8(w, lf));
+    const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(hit));
+    if (mask != 0) return q + static_cast<size_t>(__builtin_ctz(mask));
+    q += 16;
+  }
+#endif
   while (q < n && s[q] != fs && s[q] != '\r' && s[q] != '\n') ++q;
   return q;
 }
@@ -297,15 +314,12 @@ uint32_t Er7Message::PackId(std::string_view id) {
          static_cast<uint32_t>(static_cast<unsigned char>(id[2])) << 16;
 }
 
-Result<Er7Message> Er7Message::Parse(std::string_view text) {
+Result<Er7Delimiters> Er7ReadHeader(std::string_view text, size_t* msh_at) {
   if (text.size() >= std::numeric_limits<uint32_t>::max()) {
     return Status(ErrorCode::kTooLarge, "消息过大 (message too large)");
   }
   const char* s = text.data();
   const size_t n = text.size();
-  Er7Message m;
-  m.text_ = text;
-
   size_t pos = 0;
   for (;;) {  // framing, blank lines and a UTF-8 byte order mark
     if (pos < n && IsBlankByte(s[pos])) {
@@ -316,7 +330,6 @@ Result<Er7Message> Er7Message::Parse(std::string_view text) {
       break;
     }
   }
-  m.prefix_ = static_cast<uint32_t>(pos);
   if (n - pos < 3 || std::memcmp(s + pos, "MSH", 3) != 0) {
     return ParseError("报文必须以 MSH 段开头 (message must start with an MSH segment)", "MSH");
   }
@@ -340,13 +353,27 @@ Result<Er7Message> Er7Message::Parse(std::string_view text) {
       return ParseError("编码字符无效或重复 (invalid or duplicate encoding characters)", "MSH-2");
     }
   }
-  Er7Delimiters& d = m.delims_;
+  Er7Delimiters d;
   d.field = fs;
   d.component = enc[0];
   d.repetition = enc.size() > 1 ? enc[1] : '\0';
   d.escape = enc.size() > 2 ? enc[2] : '\0';
   d.subcomponent = enc.size() > 3 ? enc[3] : '\0';
   d.truncation = enc.size() > 4 ? enc[4] : '\0';
+  *msh_at = pos;
+  return d;
+}
+
+Result<Er7Message> Er7Message::Parse(std::string_view text) {
+  size_t pos = 0;
+  HIE_ASSIGN_OR_RETURN(const Er7Delimiters d, Er7ReadHeader(text, &pos));
+  const char* s = text.data();
+  const size_t n = text.size();
+  const char fs = d.field;
+  Er7Message m;
+  m.text_ = text;
+  m.prefix_ = static_cast<uint32_t>(pos);
+  m.delims_ = d;
 
   m.segs_.reserve(16);
   // starts_ is written through an index (no push_back call per field) and

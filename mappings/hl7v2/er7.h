@@ -77,6 +77,12 @@ std::string Er7Unescape(std::string_view raw, const Er7Delimiters& d);
 // \X0D\ and LF becomes \.br\ so that Er7Unescape(Er7Escape(x)) == x.
 std::string Er7Escape(std::string_view plain, const Er7Delimiters& d);
 
+// The header check Er7Message::Parse starts with: skips the framing, blank
+// bytes and byte order marks it tolerates, then checks "MSH", MSH-1 and MSH-2
+// (the same errors as Parse) and returns the delimiters; *msh_at is set to
+// the offset of "MSH". For readers of the MSH line alone (ReadMsh).
+Result<Er7Delimiters> Er7ReadHeader(std::string_view text, size_t* msh_at);
+
 class Er7Message {
  public:
   Er7Message() = default;

@@ -74,11 +74,20 @@ Status ReadMsh(std::string_view raw, MshInfo* out) {
   size_t eol = start;  // first CR or LF (find_first_of calls memchr per byte)
   while (eol < raw.size() && raw[eol] != '\r' && raw[eol] != '\n') ++eol;
   std::string_view line = raw.substr(start, eol - start);
-  HIE_ASSIGN_OR_RETURN(Er7Message m, Er7Message::Parse(line));
-  // Direct field access on the one parsed segment (MSH is segment 0 and a
-  // header: fields 3 and up are the ones the paths "MSH-3" ... name).
-  const Er7Delimiters& d = m.delimiters();
-  auto field = [&](size_t n) { return m.field(0, n); };
+  // The line holds no CR or LF, so Er7Message::Parse would make it one MSH
+  // segment: after the same header checks, its fields are the pieces between
+  // field separators (MSH-2 first).
+  size_t at = 0;
+  HIE_ASSIGN_OR_RETURN(const Er7Delimiters d, Er7ReadHeader(line, &at));
+  std::array<std::string_view, 19> fields{};  // [n]: MSH-n, n = 2 .. 18
+  for (size_t n = 2, begin = at + 4, i = begin;; ++i) {
+    if (i == line.size() || line[i] == d.field) {
+      fields[n] = line.substr(begin, i - begin);
+      if (++n == fields.size() || i == line.size()) break;
+      begin = i + 1;
+    }
+  }
+  auto field = [&](size_t n) { return fields[n]; };
   MshInfo& info = *out;
   info.delimiters = d;
   ReadHd(field(3), d, &info.sending_application_hd);
