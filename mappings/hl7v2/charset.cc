@@ -7,6 +7,10 @@
 #include <cstring>
 #include <memory>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace hie {
 namespace {
 
@@ -103,8 +107,16 @@ namespace {
 
 constexpr uint64_t kHighBits = 0x8080808080808080ull;
 
-// Index of the first byte >= 0x80 at or after `i` (or n), 8 bytes a step.
+// Index of the first byte >= 0x80 at or after `i` (or n), 16 or 8 bytes a step.
 size_t SkipAscii(const unsigned char* p, size_t i, size_t n) {
+#if defined(__SSE2__)
+  while (n - i >= 16) {  // the high bits of 16 bytes in one mask
+    const unsigned mask = static_cast<unsigned>(
+        _mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i))));
+    if (mask != 0) return i + static_cast<size_t>(__builtin_ctz(mask));
+    i += 16;
+  }
+#endif
   while (n - i >= 8) {
     uint64_t w;
     std::memcpy(&w, p + i, 8);

@@ -48,6 +48,14 @@ bool ValidSegmentId(std::string_view id) {
   return q;
 }
 
+}  // namespace
+
+size_t Er7FindFieldEnd(std::string_view text, size_t from, char field) {
+  return ScanToStop(text.data(), from, text.size(), field);
+}
+
+namespace {
+
 Status ParseError(std::string msg, std::string where) {
   return Status(ErrorCode::kParseError, std::move(msg), std::move(where));
 }

@@ -77,6 +77,10 @@ std::string Er7Unescape(std::string_view raw, const Er7Delimiters& d);
 // \X0D\ and LF becomes \.br\ so that Er7Unescape(Er7Escape(x)) == x.
 std::string Er7Escape(std::string_view plain, const Er7Delimiters& d);
 
+// First index >= from (from <= text.size()) holding `field`, CR or LF, or
+// text.size(): how Parse finds the end of a field (16 bytes a step).
+size_t Er7FindFieldEnd(std::string_view text, size_t from, char field);
+
 // The header check Er7Message::Parse starts with: skips the framing, blank
 // bytes and byte order marks it tolerates, then checks "MSH", MSH-1 and MSH-2
 // (the same errors as Parse) and returns the delimiters; *msh_at is set to

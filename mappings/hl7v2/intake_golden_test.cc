@@ -15,6 +15,7 @@
 #include "mappings/hl7v2/charset.h"
 #include "mappings/hl7v2/er7.h"
 #include "mappings/hl7v2/msh.h"
+#include "mappings/hl7v2/pid.h"
 
 namespace hie {
 namespace {
@@ -560,6 +561,40 @@ size_t RefFindInvalidUtf8(std::string_view s) {
   return std::string_view::npos;
 }
 
+std::string RefUpper(std::string s) {
+  for (char& c : s) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return s;
+}
+
+std::string RefPatientKey(const Er7Message& msg, std::string_view facility) {
+  auto pid = msg.FindSegment("PID");
+  if (!pid) return {};
+  const Er7Delimiters& d = msg.delimiters();
+  std::string ni, first_id, first_auth;
+  for (size_t field : {3, 2}) {
+    std::string_view f = msg.field(*pid, field);
+    const size_t reps = Er7PieceCount(f, d.repetition);
+    for (size_t r = 1; r <= reps; ++r) {
+      std::string_view cx = Er7Piece(f, d.repetition, r);
+      std::string id = RefTrim(Er7Unescape(Er7Piece(cx, d.component, 1), d));
+      if (id.empty() || id == "\"\"") continue;
+      std::string type = RefUpper(RefTrim(Er7Unescape(Er7Piece(cx, d.component, 5), d)));
+      if (type == "MR") return "MR:" + std::string(facility) + ":" + id;
+      if (type == "NI" && ni.empty()) ni = id;
+      if (first_id.empty()) {
+        first_id = id;
+        first_auth =
+            RefTrim(Er7Unescape(Er7Piece(Er7Piece(cx, d.component, 4), d.subcomponent, 1), d));
+      }
+    }
+    if (!ni.empty()) return "NI:" + ni;
+    if (!first_id.empty()) return "ID:" + first_auth + ":" + first_id;
+  }
+  return {};
+}
+
 // ------------------------------------------------------------ random inputs
 
 class Gen {
@@ -803,6 +838,49 @@ TEST(IntakeDifferential, ParseSplitsLikeNaiveSplit) {
       }
     }
     EXPECT_EQ(m->Serialize(), text);
+  }
+}
+
+TEST(IntakeDifferential, PatientKeyMatchesReference) {
+  Gen g(31337);
+  static const char* kParts[] = {"MR",
+                                 "mr",
+                                 "Mr",
+                                 " MR ",
+                                 "NI",
+                                 "ni",
+                                 "PI",
+                                 "\"\"",
+                                 "",
+                                 " ",
+                                 "\t",
+                                 "A123",
+                                 "110101199001011234",
+                                 "\\X4D\\R",
+                                 "\\T\\",
+                                 "HOSP&1.2&ISO",
+                                 " H ",
+                                 "M",
+                                 "MRN",
+                                 "N\\E\\I"};
+  for (int i = 0; i < 4000; ++i) {
+    std::string pid = "PID|1|";
+    for (int field = 2; field <= 3; ++field) {
+      for (size_t r = 0, reps = g.Below(4); r < reps; ++r) {
+        if (r > 0) pid += '~';
+        for (size_t c = 0, comps = g.Below(6); c < comps; ++c) {
+          if (c > 0) pid += '^';
+          pid += g.Pick(kParts);
+          if (g.Below(3) == 0) pid += g.Pick(kParts);
+        }
+      }
+      if (field == 2) pid += '|';
+    }
+    const std::string text = "MSH|^~\\&|A|F|||1||ADT^A04|1|P|2.5\r" + pid + "\r";
+    auto m = Er7Message::Parse(text);
+    ASSERT_TRUE(m.ok()) << text;
+    const std::string facility = g.Below(2) ? "XQRMYY" : "";
+    ASSERT_EQ(PatientKey(*m, facility), RefPatientKey(*m, facility)) << text;
   }
 }
 

@@ -18,6 +18,10 @@ bool IsSpace(char c) { return c == ' ' || c == '\t'; }
 // escape such as \X20\ can produce them). Without an escape character in
 // `raw` that is the trimmed view, copied once.
 void Clean(std::string_view raw, const Er7Delimiters& d, std::string* out) {
+  if (raw.empty()) {
+    out->clear();
+    return;
+  }
   if (d.escape != '\0') {
     for (char c : raw) {
       if (c == d.escape) {
@@ -71,8 +75,7 @@ Status ReadMsh(std::string_view raw, MshInfo* out) {
       break;
     }
   }
-  size_t eol = start;  // first CR or LF (find_first_of calls memchr per byte)
-  while (eol < raw.size() && raw[eol] != '\r' && raw[eol] != '\n') ++eol;
+  const size_t eol = Er7FindFieldEnd(raw, start, '\r');  // first CR or LF
   std::string_view line = raw.substr(start, eol - start);
   // The line holds no CR or LF, so Er7Message::Parse would make it one MSH
   // segment: after the same header checks, its fields are the pieces between
@@ -80,12 +83,11 @@ Status ReadMsh(std::string_view raw, MshInfo* out) {
   size_t at = 0;
   HIE_ASSIGN_OR_RETURN(const Er7Delimiters d, Er7ReadHeader(line, &at));
   std::array<std::string_view, 19> fields{};  // [n]: MSH-n, n = 2 .. 18
-  for (size_t n = 2, begin = at + 4, i = begin;; ++i) {
-    if (i == line.size() || line[i] == d.field) {
-      fields[n] = line.substr(begin, i - begin);
-      if (++n == fields.size() || i == line.size()) break;
-      begin = i + 1;
-    }
+  for (size_t n = 2, begin = at + 4;; ++n) {
+    const size_t end = Er7FindFieldEnd(line, begin, d.field);
+    fields[n] = line.substr(begin, end - begin);
+    if (n + 1 == fields.size() || end == line.size()) break;
+    begin = end + 1;
   }
   auto field = [&](size_t n) { return fields[n]; };
   MshInfo& info = *out;
