@@ -129,7 +129,12 @@ struct StoreOptions {
   int max_batch = 2048;      // WriteFns per group commit at most
   // SQLite durable mode: how long its transaction may stay open across
   // batches (they are durable in the redo log meanwhile); tests raise it.
-  int commit_interval_ms = 10;
+  // Each commit writes every page it changed to the WAL once, so a longer
+  // interval writes (and checkpoints) an index page once instead of at
+  // every commit: 50 ms against 10 ms gave +15% msgs/s and half the p99 at
+  // 64 connections. A read still sees every completed write (it asks for
+  // a commit first).
+  int commit_interval_ms = 50;
   Env* env = nullptr;                  // clock; Env::Default() when null
   MetricsRegistry* metrics = nullptr;  // commit batch size/latency when set
   // PostgreSQL (several nodes on one database): how long a delivery that
