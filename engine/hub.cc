@@ -1,6 +1,5 @@
 #include "engine/hub.h"
 
-#include <cstdlib>
 #include <unistd.h>
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -192,7 +191,6 @@ Status Hub::Start() {
     HIE_RETURN_IF_ERROR(http_->Start());
   }
   unsigned n = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
-  if (const char* e = std::getenv("HIE_IO_THREADS")) n = std::clamp(std::atoi(e), 1, 8);
   for (unsigned i = 0; i < n; ++i) {
     io_threads_.emplace_back([this] {
       NameThisThread("hie-io");
