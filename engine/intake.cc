@@ -314,18 +314,13 @@ void Intake::Commit(std::shared_ptr<NewMessage> m, std::shared_ptr<RouteDecision
   };
   write(
       [m, answer, content_error, decision, label](WriteTxn& txn) -> Status {
-        HIE_ASSIGN_OR_RETURN(auto hit, txn.FindByDedupeKey(m->facility_id, m->dedupe_key));
-        if (hit) {
-          answer->kind = IntakeAnswer::Kind::kDuplicate;
-          answer->message_id = hit->message_id;
-          answer->status = hit->status;
-          answer->ack = hit->response;
-          return Status::Ok();
-        }
+        // Insert first: both stores answer a repeated (facility, dedupe key)
+        // with kConflict and no rollback, so a new message (the common case)
+        // costs one index lookup, not two.
         auto inserted = txn.InsertMessage(*m);
         if (!inserted.ok() && inserted.status().code() == ErrorCode::kConflict) {
-          // Another hub node on the same database took this key meanwhile:
-          // answer as the repeat it is.
+          // A repeat (or another hub node on the same database took this key
+          // meanwhile): answer as the first was answered.
           HIE_ASSIGN_OR_RETURN(auto again, txn.FindByDedupeKey(m->facility_id, m->dedupe_key));
           if (again) {
             answer->kind = IntakeAnswer::Kind::kDuplicate;

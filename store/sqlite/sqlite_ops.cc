@@ -57,7 +57,10 @@ constexpr char kInsertMessage[] =
     "INSERT INTO messages(facility_id, dedupe_key, control_id, message_type, content_type, "
     "source, peer, charset, patient_key, received_at, updated_at, status, error_code, "
     "error_text, error_where, response, raw) "
-    "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?10,?11,?12,?13,?14,?15,?16)";
+    "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?10,?11,?12,?13,?14,?15,?16) "
+    // A repeat of (facility, dedupe key) inserts nothing and is reported as
+    // kConflict: no statement rollback, so the caller can look the first up.
+    "ON CONFLICT DO NOTHING";
 constexpr char kSetResponse[] = "UPDATE messages SET response=?2 WHERE id=?1";
 constexpr char kUpdateStatus[] =
     "UPDATE messages SET status=?2, updated_at=?3, error_code=?4, error_text=?5, "
@@ -234,6 +237,7 @@ Result<int64_t> InsertMessage(Conn& c, const NewMessage& m) {
   s.Blob(15, m.response);
   s.Blob(16, m.raw);
   Status st = s.Run();
+  if (st.ok() && !Changed(c)) st = Status(ErrorCode::kConflict, "", "InsertMessage");
   if (!st.ok()) {
     if (st.code() == ErrorCode::kConflict) {
       return Status(ErrorCode::kConflict,
@@ -306,6 +310,10 @@ Status AppendTrace(Conn& c, int64_t message_id, const TraceEvent& e) {
     HIE_ASSIGN_OR_RETURN(bool row, q.Step());
     if (row) seq = q.ColInt(0);
   }
+  return AppendTraceAt(c, message_id, seq, e);
+}
+
+Status AppendTraceAt(Conn& c, int64_t message_id, int64_t seq, const TraceEvent& e) {
   HIE_ASSIGN_OR_RETURN(auto s, c.Static(kAppendTrace, "AppendTrace"));
   s.Int(1, message_id);
   s.Int(2, seq);

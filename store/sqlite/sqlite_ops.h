@@ -29,6 +29,9 @@ Status UpdateStatus(Conn& c, int64_t id, MessageStatus status, int64_t at_ms, co
 Status UpdateMeta(Conn& c, int64_t id, const std::string& message_type,
                   const std::string& patient_key);
 Status AppendTrace(Conn& c, int64_t message_id, const TraceEvent& e);
+// With the step number known (the writer numbers the trace of a message it
+// inserted itself), no lookup of the last one.
+Status AppendTraceAt(Conn& c, int64_t message_id, int64_t seq, const TraceEvent& e);
 Result<int64_t> InsertDelivery(Conn& c, int64_t message_id, const std::string& destination_id,
                                const std::string& patient_key, int64_t at_ms);
 Status UpdateDelivery(Conn& c, int64_t delivery_id, DeliveryState state, int attempts,

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "core/log.h"
@@ -47,7 +48,9 @@ class SqliteTxn final : public WriteTxn {
     return sqlite::FindByDedupeKey(c_, facility_id, dedupe_key);
   }
   Result<int64_t> InsertMessage(const NewMessage& m) override {
-    return sqlite::InsertMessage(c_, m);
+    auto id = sqlite::InsertMessage(c_, m);
+    if (id.ok()) next_trace_[*id] = 1;
+    return id;
   }
   Status SetResponse(int64_t message_id, const std::string& response) override {
     return sqlite::SetResponse(c_, message_id, response);
@@ -65,8 +68,14 @@ class SqliteTxn final : public WriteTxn {
     return sqlite::UpdateMeta(c_, id, message_type, patient_key);
   }
   Status AppendTrace(int64_t message_id, const TraceEvent& e) override {
-    return sqlite::AppendTrace(c_, message_id, e);
+    auto it = next_trace_.find(message_id);
+    if (it == next_trace_.end()) return sqlite::AppendTrace(c_, message_id, e);
+    Status st = sqlite::AppendTraceAt(c_, message_id, it->second, e);
+    if (st.ok()) ++it->second;
+    return st;
   }
+  // After a rollback the numbers kept may be wrong (a rowid may be reused).
+  void ForgetTraceNumbers() { next_trace_.clear(); }
   Result<int64_t> InsertDelivery(int64_t message_id, const std::string& destination_id,
                                  const std::string& patient_key, int64_t at_ms) override {
     return sqlite::InsertDelivery(c_, message_id, destination_id, patient_key, at_ms);
@@ -90,6 +99,9 @@ class SqliteTxn final : public WriteTxn {
 
  private:
   Conn& c_;
+  // Next trace step of the messages this batch inserted (they have no rows
+  // yet beyond what was appended here), so their trace needs no lookup.
+  std::unordered_map<int64_t, int64_t> next_trace_;
 };
 
 // Query-only connections, opened on demand up to kMaxReaders, reused LIFO
@@ -272,7 +284,8 @@ class SqliteStore final : public Store {
       }
     }
     for (PendingWrite& w : writes) {
-      if (w.done) w.done(Status(ErrorCode::kUnavailable, "存储已关闭 (store closed)", "Store::Write"));
+      if (w.done)
+        w.done(Status(ErrorCode::kUnavailable, "存储已关闭 (store closed)", "Store::Write"));
     }
   }
 
@@ -665,6 +678,7 @@ class SqliteStore final : public Store {
         fast_done = true;
       } else {
         recording.Discard();
+        base.ForgetTraceNumbers();
         Status st = redo_ ? Exec(c, kRollbackTo, "ROLLBACK TO") : Exec(c, kRollback, "ROLLBACK");
         if (st.ok() && redo_) st = Exec(c, kRelease, "RELEASE");
         if (st.ok() && !redo_) st = Exec(c, kBegin, "BEGIN");
@@ -682,6 +696,7 @@ class SqliteStore final : public Store {
       if (sqlite3_get_autocommit(c.db()) != 0) return Abort(Lost(fs), fail_all);
       if (!fs.ok()) {
         recording.Discard();
+        base.ForgetTraceNumbers();
         st = Exec(c, kRollbackTo, "ROLLBACK TO");
         if (!st.ok()) return Abort(st, fail_all);
         results[i] = std::move(fs);
