@@ -1,6 +1,6 @@
 // HL7 v2 ER7 ("pipe and hat") codec: a zero-copy parser (Er7Message), the
 // escape rules (Er7Escape / Er7Unescape) and a mutable builder (Er7Builder)
-// for ACKs, edits and canonical -> v2 output.
+// for edits and canonical -> v2 output (ACKs are written directly, ack.cc).
 //
 // Er7Message holds string_views into the text given to Parse: that text must
 // outlive the message (and every view obtained from it). Parsing is one pass
