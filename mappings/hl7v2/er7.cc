@@ -393,6 +393,38 @@ Result<Er7Message> Er7Message::Parse(std::string_view text) {
     if (nstarts == starts.size()) starts.resize(starts.size() * 2);
     starts[nstarts++] = static_cast<uint32_t>(at);
   };
+  // From q (a field separator or the first byte of a field's text): records
+  // the start of every field that begins before the next CR or LF, returns
+  // the index of that CR / LF (or n). With SSE2, 16 bytes a step: one mask
+  // of separators and one of line ends; the separators below the first line
+  // end are field boundaries, taken bit by bit.
+  auto scan_fields = [&](size_t q) __attribute__((always_inline)) {
+#if defined(__SSE2__)
+    const __m128i f = _mm_set1_epi8(fs);
+    const __m128i cr = _mm_set1_epi8('\r');
+    const __m128i lf = _mm_set1_epi8('\n');
+    while (n - q >= 16) {
+      const __m128i w = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + q));
+      unsigned seps = static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(w, f)));
+      const unsigned ends = static_cast<unsigned>(
+          _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(w, cr), _mm_cmpeq_epi8(w, lf))));
+      if (ends != 0) seps &= (ends & (0u - ends)) - 1;  // separators before the first end
+      for (; seps != 0; seps &= seps - 1)
+        push_start(q + static_cast<size_t>(__builtin_ctz(seps)) + 1);
+      if (ends != 0) return q + static_cast<size_t>(__builtin_ctz(ends));
+      q += 16;
+    }
+#endif
+    for (; q < n; ++q) {
+      const char c = s[q];
+      if (c == fs) {
+        push_start(q + 1);
+      } else if (c == '\r' || c == '\n') {
+        break;
+      }
+    }
+    return q;
+  };
   bool have_terminator = false;
   bool cr_mode = false;
 
@@ -427,15 +459,10 @@ Result<Er7Message> Er7Message::Parse(std::string_view text) {
       q = ScanToStop(s, q, n, fs);
     }
     for (;;) {
-      if (q < n && s[q] == fs) {
-        ++q;
-        push_start(q);
-        q = ScanToStop(s, q, n, fs);
-        continue;
-      }
+      q = scan_fields(q);  // every field up to the next CR / LF
       if (q < n && s[q] == '\n' && cr_mode && s[q - 1] != '\r' &&
           !(q + 1 < n && s[q + 1] == '\r') && !looks_like_segment(q + 1)) {
-        q = ScanToStop(s, q + 1, n, fs);  // embedded LF, part of the field
+        ++q;  // embedded LF, part of the field
         continue;
       }
       break;
