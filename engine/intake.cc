@@ -31,6 +31,12 @@ bool NeedsPid(std::string_view message_type) {
          code == "SIU" || code == "MDM" || code == "VXU";
 }
 
+// "PID-3", parsed once.
+const Er7Path& Pid3Path() {
+  static const Er7Path path = *Er7Path::Parse("PID-3");
+  return path;
+}
+
 // YYYYMMDDHHMMSS (UTC) of `ms`: the digits of FormatTimeMillis up to the
 // seconds. Formatted once per second per thread (every ACK of that second
 // carries the same stamp).
@@ -250,7 +256,7 @@ void Intake::Submit(IntakeInput in, Done done) {
     if (!parsed->FindSegment("PID").has_value()) {
       content_error = Status(ErrorCode::kRequiredMissing,
                              "缺少患者信息段 PID (required segment missing)", "PID");
-    } else if (parsed->Get("PID-3").empty()) {
+    } else if (parsed->Get(Pid3Path()).empty()) {
       content_error = Status(ErrorCode::kRequiredMissing,
                              "缺少患者标识 PID-3 (patient identifier list missing)", "PID-3");
     }

@@ -83,6 +83,8 @@ bool IsUtf8Label(const std::string& canonical) { return canonical == "UTF-8"; }
 }  // namespace
 
 Result<std::string> CanonicalCharset(std::string_view charset_label) {
+  // The labels of nearly every message, answered before normalizing.
+  if (charset_label.empty() || charset_label == "UNICODE UTF-8") return std::string("UTF-8");
   const std::string n = NormalizeLabel(charset_label);
   if (n.empty() || n == "UNICODEUTF8" || n == "UTF8" || n == "UNICODE") return std::string("UTF-8");
   if (n == "ASCII" || n == "USASCII" || n == "ISOIR6") return std::string("ASCII");
