@@ -188,7 +188,8 @@ void Intake::Submit(IntakeInput in, Done done) {
   }
   if (!msh) {
     std::string ack = ack_for(nullptr, AckCode::kAR, msh_status);
-    Reject(std::move(in), msh_status, in.facility_header, "", ack, std::move(done));
+    std::string header = in.facility_header;  // `in` is moved into the call
+    Reject(std::move(in), msh_status, header, "", ack, std::move(done));
     return;
   }
   if (!in.facility_header.empty()) {
@@ -197,7 +198,8 @@ void Intake::Submit(IntakeInput in, Done done) {
                  "X-Facility-Id \"" + in.facility_header + "\" 与 MSH-4 \"" + facility +
                      "\" 不一致 (sending facility mismatch)",
                  "MSH-4");
-      Reject(std::move(in), why, in.facility_header, control_id, ack_for(msh, AckCode::kAR, why),
+      std::string header = in.facility_header;  // `in` is moved into the call
+      Reject(std::move(in), why, header, control_id, ack_for(msh, AckCode::kAR, why),
              std::move(done));
       return;
     }

@@ -104,7 +104,9 @@ class HttpApiTest(H.HubTestCase):
         r = self.hub.post_hl7(body, "WSY01")
         err = self.assertApiError(r, 400)
         self.assertTrue(err["where"], f"where is empty: {err}")
-        H.wait_until(lambda: self.hub.find_error(body), what="400 input in the error store")
+        e = H.wait_until(lambda: self.hub.find_error(body), what="400 input in the error store")
+        # The MSH could not be read: the header names the sender.
+        self.assertEqual(e.get("facility"), "WSY01", e)
 
     def test_unsupported_content_type_415(self):
         msg, ctl = H.adt("A04", facility="WSY01")
