@@ -1,9 +1,11 @@
 // The SQLite Store: one writer thread doing group commits on the write
 // connection, and a small pool of query-only connections for reads (WAL lets
-// them read a snapshot while the writer commits). In durable mode a batch is
-// made durable by its record in the redo log (redo_log.h), synced by a
-// FileSyncer, while the SQLite transaction stays open across batches for up
-// to StoreOptions::commit_interval_ms; reads first make every completed write visible.
+// them read a snapshot while the writer commits). A batch is made durable by
+// its record in the redo log (redo_log.h), synced by a FileSyncer before its
+// answers with `durability: full` (with `os`: written, not synced), while
+// the SQLite transaction stays open across batches for up to
+// StoreOptions::commit_interval_ms; reads first make every completed write
+// visible.
 #include <unistd.h>
 
 #include <cerrno>
@@ -227,9 +229,10 @@ class Checkpointer {
 
 class SqliteStore final : public Store {
  public:
-  // `redo` is set in durable mode (see redo_log.h): batches are made durable
-  // by their redo record, and the SQLite transaction spans many batches.
-  // Without it (durability: os) each batch commits on its own, unsynced.
+  // With `redo` (see redo_log.h; OpenSqliteStore always gives one) batches
+  // are made durable by their redo record, synced when o.durable_full, and
+  // the SQLite transaction spans many batches. Without it each batch
+  // commits on its own, unsynced.
   SqliteStore(const StoreOptions& o, std::unique_ptr<Conn> writer,
               std::unique_ptr<Conn> checkpoint_conn, std::optional<sqlite::RedoLog> redo,
               uint64_t last_seq)
@@ -241,7 +244,7 @@ class SqliteStore final : public Store {
         redo_(std::move(redo)),
         seq_(last_seq),
         commit_interval_(std::max(1, o.commit_interval_ms)) {
-    if (redo_) syncer_ = std::make_unique<sqlite::FileSyncer>(redo_->path());
+    if (redo_ && opts_.durable_full) syncer_ = std::make_unique<sqlite::FileSyncer>(redo_->path());
     sqlite3_wal_hook(writer_conn_->db(), &SqliteStore::WalHook, this);
     if (opts_.max_batch < 1) opts_.max_batch = 1;
     if (o.metrics != nullptr) {
@@ -784,8 +787,8 @@ class SqliteStore final : public Store {
   std::unique_ptr<Conn> writer_conn_;
   ReaderPool readers_;
   Checkpointer checkpointer_;
-  std::optional<sqlite::RedoLog> redo_;         // durable mode only
-  std::unique_ptr<sqlite::FileSyncer> syncer_;  // durable mode only
+  std::optional<sqlite::RedoLog> redo_;
+  std::unique_ptr<sqlite::FileSyncer> syncer_;  // durability full only
   // Writer thread only:
   uint64_t seq_ = 0;  // last redo record written
   const std::chrono::milliseconds commit_interval_;
@@ -866,8 +869,7 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const StoreOptions& options) {
     return Status(ErrorCode::kInternal, "SQLite 未启用线程支持 (SQLite built without threads)");
   }
   sqlite::ConnOptions o;
-  // Durability comes from the redo log (durable mode) or is not asked for
-  // (os); SQLite's own commits need not sync.
+  // Durability comes from the redo log; SQLite's own commits need not sync.
   o.durable_full = false;
   o.cache_kib = 64 * 1024;
   o.auto_checkpoint = false;
@@ -876,16 +878,17 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const StoreOptions& options) {
   // Replay whatever a durable run left, whatever the mode now.
   const std::string redo_path = options.path + "-redo";
   HIE_ASSIGN_OR_RETURN(uint64_t seq, RecoverRedo(*writer, options.path, redo_path));
+  // Both modes keep the redo log: `full` syncs a batch's record before its
+  // answers, `os` answers once the record is written (in the page cache, so
+  // it survives a crash of the process, not a power loss). Either way the
+  // SQLite transaction spans batches: committing every batch on its own
+  // wrote each changed page to the WAL per batch and made `os` slower than
+  // `full`.
   std::optional<sqlite::RedoLog> redo;
-  if (options.durable_full) {
+  {
     HIE_ASSIGN_OR_RETURN(auto log, sqlite::RedoLog::Open(redo_path));
     HIE_RETURN_IF_ERROR(log.Truncate());
     redo.emplace(std::move(log));
-  } else if (::unlink(redo_path.c_str()) != 0 && errno != ENOENT) {
-    // Replayed and synced above: the log of a durable run is spent.
-    return Status(ErrorCode::kStoreError,
-                  std::string("无法删除写入日志 (cannot remove redo log): ") + std::strerror(errno),
-                  redo_path);
   }
   o.cache_kib = 2 * 1024;
   HIE_ASSIGN_OR_RETURN(auto checkpoint_conn, Conn::Open(options.path, o));

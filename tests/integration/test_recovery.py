@@ -31,10 +31,18 @@ class RecoveryTest(unittest.TestCase):
         return h
 
     def test_kill_9_mid_burst_loses_no_acked_message(self):
+        self.kill_9_mid_burst("full")
+
+    def test_kill_9_mid_burst_durability_os(self):
+        # `os` answers once the batch's redo record is written (page cache,
+        # not synced): a killed process loses nothing either.
+        self.kill_9_mid_burst("os")
+
+    def kill_9_mid_burst(self, durability):
         # A slow destination: deliveries are in flight and a backlog exists when the hub dies.
         dest = H.FakeHttpDestination(delay=0.05)
         self.addCleanup(dest.close)
-        hub = self.make(dest).start()
+        hub = self.make(dest, hub={"durability": durability}).start()
         n_conn, per_conn = 5, 100
         acked = [[] for _ in range(n_conn)]  # per connection, in ACK order: (ctl, patient)
         killed = threading.Event()
