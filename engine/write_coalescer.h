@@ -13,9 +13,8 @@
 
 #include <boost/asio/io_context.hpp>
 #include <memory>
-#include <mutex>
-#include <vector>
 
+#include "core/posted_batch.h"
 #include "store/store.h"
 
 namespace hie {
@@ -32,10 +31,7 @@ class WriteCoalescer {
   struct Shared {
     explicit Shared(Store& s) : store(s) {}
     Store& store;
-    std::mutex mu;
-    std::vector<Store::PendingWrite> pending;  // guarded by mu
-    bool flush_posted = false;                 // guarded by mu
-    void Flush();
+    PostedBatch<Store::PendingWrite> pending;
   };
   boost::asio::io_context& io_;
   std::shared_ptr<Shared> shared_;  // held by posted flushes

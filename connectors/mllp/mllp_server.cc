@@ -16,6 +16,7 @@
 
 #include "connectors/mllp/mllp_framing.h"
 #include "core/log.h"
+#include "core/posted_batch.h"
 
 namespace hie {
 namespace {
@@ -84,14 +85,12 @@ class MllpServer::Impl : public std::enable_shared_from_this<MllpServer::Impl> {
   // reply queued by then: a group commit's ACKs wake an io thread once, not
   // once per message.
   void QueueReply(std::shared_ptr<ConnectionBase> conn, uint64_t seq, std::string payload) {
-    bool post = false;
-    {
-      std::lock_guard lock(replies_mu_);
-      replies_.push_back(ReadyReply{std::move(conn), seq, std::move(payload)});
-      post = !drain_posted_;
-      drain_posted_ = true;
+    if (replies_.Add(ReadyReply{std::move(conn), seq, std::move(payload)})) {
+      asio::post(io_, [self = shared_from_this()] {
+        for (ReadyReply& r : self->replies_.Take())
+          r.conn->DeliverReply(r.seq, std::move(r.payload));
+      });
     }
-    if (post) asio::post(io_, [self = shared_from_this()] { self->DrainReplies(); });
   }
 
   const MllpServerOptions& opts() const { return opts_; }
@@ -113,16 +112,6 @@ class MllpServer::Impl : public std::enable_shared_from_this<MllpServer::Impl> {
     std::string payload;
   };
 
-  void DrainReplies() {
-    std::vector<ReadyReply> batch;
-    {
-      std::lock_guard lock(replies_mu_);
-      batch.swap(replies_);
-      drain_posted_ = false;
-    }
-    for (ReadyReply& r : batch) r.conn->DeliverReply(r.seq, std::move(r.payload));
-  }
-
   void DoAccept();
   void OnAccept(const boost::system::error_code& ec, const std::shared_ptr<tcp::socket>& sock);
 
@@ -139,9 +128,7 @@ class MllpServer::Impl : public std::enable_shared_from_this<MllpServer::Impl> {
   std::mutex mu_;
   bool stopping_ = false;                                              // guarded by mu_
   std::unordered_map<uint64_t, std::weak_ptr<ConnectionBase>> conns_;  // guarded by mu_
-  std::mutex replies_mu_;
-  std::vector<ReadyReply> replies_;  // guarded by replies_mu_
-  bool drain_posted_ = false;        // guarded by replies_mu_
+  PostedBatch<ReadyReply> replies_;  // replies from other threads, for one drain
 };
 
 namespace {
