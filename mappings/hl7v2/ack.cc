@@ -176,17 +176,19 @@ std::string BuildAck(const MshInfo* msh, AckCode code, const Status& given_error
   w.Raw("\rERR");
 
   auto loc = Er7Path::Parse(error.where());
+  // Segment ID ^ sequence ^ field position: the start of ERR-1 and of ERR-2.
+  auto segment_and_field = [&] {
+    w.Text(loc->segment_id());
+    w.Component(2);
+    w.Number(loc->occurrence);
+    if (loc->field != 0) {
+      w.Component(3);
+      w.Number(loc->field);
+    }
+  };
   w.StartField();  // ERR-1 (ELD), the only ERR field before v2.5
   if (OldVersion(version)) {
-    if (loc.ok()) {
-      w.Text(loc->segment_id());
-      w.Component(2);
-      w.Number(loc->occurrence);
-      if (loc->field != 0) {
-        w.Component(3);
-        w.Number(loc->field);
-      }
-    }
+    if (loc.ok()) segment_and_field();
     w.Component(4);  // ERR-1.4.1 .. ERR-1.4.3
     w.Text(hl7_code);
     w.Char('&');
@@ -195,13 +197,7 @@ std::string BuildAck(const MshInfo* msh, AckCode code, const Status& given_error
   }
   w.StartField();  // ERR-2 (ERL)
   if (loc.ok()) {
-    w.Text(loc->segment_id());
-    w.Component(2);
-    w.Number(loc->occurrence);
-    if (loc->field != 0) {
-      w.Component(3);
-      w.Number(loc->field);
-    }
+    segment_and_field();
     if (loc->component != 0) {
       w.Component(4);
       w.Number(std::max(1u, loc->repetition));
