@@ -11,8 +11,8 @@
 
 #include "connectors/file/file_writer.h"
 #include "core/log.h"
-#include "store/open.h"
 #include "core/thread.h"
+#include "store/open.h"
 
 namespace hie {
 
@@ -72,6 +72,7 @@ Status Hub::Start() {
   so.node_id = NodeId(config_.data_dir);
   so.env = &env_;
   so.metrics = &metrics_;
+  so.replayers[Intake::kIntent] = &Intake::ReplayIntent;
   auto store = OpenStore(uri, so);
   if (!store.ok()) {
     return Status(store.status().code(), store.status().message(),
@@ -107,8 +108,8 @@ Status Hub::Start() {
     // a map is added (engine/retranslate.h), on sessions of its own.
     auto translations = OpenRecordTranslations(uri, so.durable_full);
     if (!translations.ok()) return translations.status();
-    retranslator_ = std::make_unique<Retranslator>(std::move(translations).value(),
-                                                   *terminology_, env_, &metrics_);
+    retranslator_ = std::make_unique<Retranslator>(std::move(translations).value(), *terminology_,
+                                                   env_, &metrics_);
   }
   recognition_ = std::make_unique<RecognitionCatalogue>(config_.recognition);
   delivery_ = std::make_unique<DeliveryService>(config_, *store_, env_, metrics_, *renderer_);
@@ -122,9 +123,7 @@ Status Hub::Start() {
       },
       terminology_.get());
   coalescer_ = std::make_unique<WriteCoalescer>(*store_, io_);
-  intake_->SetWriteSink([c = coalescer_.get()](Store::WriteFn fn, Store::DoneFn done) {
-    c->Write(std::move(fn), std::move(done));
-  });
+  intake_->SetWriteSink([c = coalescer_.get()](Store::PendingWrite w) { c->Write(std::move(w)); });
   RestDeps deps;
   deps.config = &config_;
   deps.store = store_.get();

@@ -10,6 +10,7 @@
 #include "mappings/hl7v2/er7.h"
 #include "mappings/hl7v2/msh.h"
 #include "mappings/hl7v2/pid.h"
+#include "store/byte_codec.h"
 
 namespace hie {
 namespace {
@@ -308,116 +309,166 @@ void Intake::Submit(IntakeInput in, Done done) {
       start_ns, std::move(done));
 }
 
+namespace {
+
+// The one write of an accepted input, run live (Intake::Commit) and when the
+// store redoes its intent (Intake::ReplayIntent): both must do the same.
+Status IntakeWrite(const NewMessage& m, const Status& content_error, const RouteDecision& decision,
+                   const std::string& label, WriteTxn& txn, IntakeAnswer& answer) {
+  // Insert first: both stores answer a repeated (facility, dedupe key)
+  // with kConflict and no rollback, so a new message (the common case)
+  // costs one index lookup, not two.
+  auto inserted = txn.InsertMessage(m);
+  if (!inserted.ok() && inserted.status().code() == ErrorCode::kConflict) {
+    // A repeat (or another hub node on the same database took this key
+    // meanwhile): answer as the first was answered.
+    HIE_ASSIGN_OR_RETURN(auto again, txn.FindByDedupeKey(m.facility_id, m.dedupe_key));
+    if (again) {
+      answer.kind = IntakeAnswer::Kind::kDuplicate;
+      answer.message_id = again->message_id;
+      answer.status = again->status;
+      answer.ack = again->response;
+      return Status::Ok();
+    }
+  }
+  if (!inserted.ok()) return inserted.status();
+  answer.message_id = *inserted;
+  const int64_t id = answer.message_id;
+  TraceEvent ev;
+  ev.at_ms = m.received_at_ms;
+  ev.step = "received";
+  ev.outcome = content_error.ok() ? "ok" : "error";
+  ev.detail = content_error.ok()
+                  ? "已接收并持久化 (received and committed) via " + m.source +
+                        (label == m.message_type ? std::string() : ": " + label)
+                  : "已接收但内容有误，停止处理 (accepted with error, not processed): " +
+                        content_error.ToString();
+  HIE_RETURN_IF_ERROR(txn.AppendTrace(id, ev));
+  if (content_error.ok()) {
+    TraceEvent rt;
+    rt.at_ms = m.received_at_ms;
+    rt.step = "routed";
+    if (decision.destination_ids.empty()) {
+      rt.outcome = "filtered";
+      rt.detail = "没有匹配的路由 (no route matched) for " + label;
+    } else {
+      std::string routes, dests;
+      for (const auto& r : decision.route_ids) routes += (routes.empty() ? "" : ", ") + r;
+      for (const auto& d : decision.destination_ids) {
+        dests += (dests.empty() ? "" : ", ") + d;
+        HIE_RETURN_IF_ERROR(txn.InsertDelivery(id, d, m.patient_key, m.received_at_ms).status());
+      }
+      rt.outcome = "queued";
+      rt.detail = "路由 (routes) [" + routes + "] → 已进入发送队列 (queued for) [" + dests + "]";
+    }
+    HIE_RETURN_IF_ERROR(txn.AppendTrace(id, rt));
+  }
+  answer.kind =
+      content_error.ok() ? IntakeAnswer::Kind::kAccepted : IntakeAnswer::Kind::kAcceptedWithError;
+  answer.status = m.status;
+  answer.error = content_error;
+  answer.ack = m.response;
+  return Status::Ok();
+}
+
+// The intent of an accepted input's write: what IntakeWrite reads.
+std::string EncodeIntent(const NewMessage& m, const Status& content_error,
+                         const RouteDecision& decision, const std::string& label) {
+  std::string out;
+  out.reserve(m.raw.size() + m.response.size() + 512);
+  ByteWriter w(out);
+  WriteNewMessage(w, m);
+  w.i64(static_cast<int64_t>(content_error.code()))
+      .str(content_error.message())
+      .str(content_error.where())
+      .str(label)
+      .i64(static_cast<int64_t>(decision.route_ids.size()));
+  for (const auto& r : decision.route_ids) w.str(r);
+  w.i64(static_cast<int64_t>(decision.destination_ids.size()));
+  for (const auto& d : decision.destination_ids) w.str(d);
+  return out;
+}
+
+}  // namespace
+
+Status Intake::ReplayIntent(std::string_view bytes, WriteTxn& txn) {
+  ByteReader r(bytes);
+  NewMessage m = ReadNewMessage(r);
+  const auto code = static_cast<ErrorCode>(r.i64());
+  std::string message = r.str();
+  std::string where = r.str();
+  Status content_error =
+      code == ErrorCode::kOk ? Status::Ok() : Status(code, std::move(message), std::move(where));
+  std::string label = r.str();
+  RouteDecision decision;
+  for (int64_t i = 0, n = r.i64(); r.ok() && i < n; ++i) decision.route_ids.push_back(r.str());
+  for (int64_t i = 0, n = r.i64(); r.ok() && i < n; ++i) {
+    decision.destination_ids.push_back(r.str());
+  }
+  if (!r.ok()) {
+    return Status(ErrorCode::kStoreError, "接收记录损坏 (intake intent corrupt)", "redo log");
+  }
+  IntakeAnswer answer;
+  return IntakeWrite(m, content_error, decision, label, txn, answer);
+}
+
 void Intake::Commit(std::shared_ptr<NewMessage> m, std::shared_ptr<RouteDecision> decision,
                     Status content_error, std::string label,
                     std::function<std::string(const Status&)> refused_ack, int64_t start_ns,
                     Done done) {
   auto answer = std::make_shared<IntakeAnswer>();
-  auto write = [this](Store::WriteFn fn, Store::DoneFn d) {
-    if (write_sink_) {
-      write_sink_(std::move(fn), std::move(d));
+  Store::PendingWrite w;
+  w.intent.kind = kIntent;
+  w.intent.bytes = EncodeIntent(*m, content_error, *decision, label);
+  w.fn = [m, answer, content_error, decision, label](WriteTxn& txn) -> Status {
+    *answer = IntakeAnswer();  // a fn may run twice
+    return IntakeWrite(*m, content_error, *decision, label, txn, *answer);
+  };
+  w.done = [this, m, answer, decision, done = std::move(done), start_ns,
+            refused_ack = std::move(refused_ack)](const Status& st) {
+    if (!st.ok()) {
+      // Nothing was committed: say so (AR), the sender will resend.
+      IntakeAnswer fail;
+      fail.kind = IntakeAnswer::Kind::kRejected;
+      fail.status = MessageStatus::kError;
+      fail.error = Status(
+          ErrorCode::kStoreError,
+          "存储失败，消息未被接收，请重发 (store failed, not accepted; resend): " + st.message());
+      fail.ack = refused_ack ? refused_ack(fail.error) : std::string();
+      HIE_LOG_ERROR("提交失败 (commit failed): {}", st.ToString());
+      done(fail);
+      return;
+    }
+    if (answer->kind == IntakeAnswer::Kind::kDuplicate) {
+      duplicates_->Inc();
     } else {
-      store_.Write(std::move(fn), std::move(d));
+      accepted_->Inc();
+    }
+    intake_seconds_->Observe(static_cast<double>(env_.MonoNanos() - start_ns) / 1e9);
+    done(*answer);
+    if (terminology_ != nullptr && answer->kind != IntakeAnswer::Kind::kDuplicate) {
+      // After the ACK, off this thread: every coded element is checked.
+      terminology_->Audit({answer->message_id, m->facility_id, m->content_type, m->charset,
+                           m->message_type, m->control_id,
+                           std::shared_ptr<const std::string>(m, &m->raw)});
+    }
+    if (answer->kind == IntakeAnswer::Kind::kAccepted) {
+      if (on_accepted_) on_accepted_(answer->message_id);
+      if (decision->destination_ids.empty()) {
+        filtered_->Inc();
+      } else {
+        routed_->Inc();
+        on_committed_(decision->destination_ids);
+      }
     }
   };
-  write(
-      [m, answer, content_error, decision, label](WriteTxn& txn) -> Status {
-        // Insert first: both stores answer a repeated (facility, dedupe key)
-        // with kConflict and no rollback, so a new message (the common case)
-        // costs one index lookup, not two.
-        auto inserted = txn.InsertMessage(*m);
-        if (!inserted.ok() && inserted.status().code() == ErrorCode::kConflict) {
-          // A repeat (or another hub node on the same database took this key
-          // meanwhile): answer as the first was answered.
-          HIE_ASSIGN_OR_RETURN(auto again, txn.FindByDedupeKey(m->facility_id, m->dedupe_key));
-          if (again) {
-            answer->kind = IntakeAnswer::Kind::kDuplicate;
-            answer->message_id = again->message_id;
-            answer->status = again->status;
-            answer->ack = again->response;
-            return Status::Ok();
-          }
-        }
-        if (!inserted.ok()) return inserted.status();
-        answer->message_id = *inserted;
-        const int64_t id = answer->message_id;
-        TraceEvent ev;
-        ev.at_ms = m->received_at_ms;
-        ev.step = "received";
-        ev.outcome = content_error.ok() ? "ok" : "error";
-        ev.detail = content_error.ok()
-                        ? "已接收并持久化 (received and committed) via " + m->source +
-                              (label == m->message_type ? std::string() : ": " + label)
-                        : "已接收但内容有误，停止处理 (accepted with error, not processed): " +
-                              content_error.ToString();
-        HIE_RETURN_IF_ERROR(txn.AppendTrace(id, ev));
-        if (content_error.ok()) {
-          TraceEvent rt;
-          rt.at_ms = m->received_at_ms;
-          rt.step = "routed";
-          if (decision->destination_ids.empty()) {
-            rt.outcome = "filtered";
-            rt.detail = "没有匹配的路由 (no route matched) for " + label;
-          } else {
-            std::string routes, dests;
-            for (const auto& r : decision->route_ids) routes += (routes.empty() ? "" : ", ") + r;
-            for (const auto& d : decision->destination_ids) {
-              dests += (dests.empty() ? "" : ", ") + d;
-              HIE_RETURN_IF_ERROR(
-                  txn.InsertDelivery(id, d, m->patient_key, m->received_at_ms).status());
-            }
-            rt.outcome = "queued";
-            rt.detail =
-                "路由 (routes) [" + routes + "] → 已进入发送队列 (queued for) [" + dests + "]";
-          }
-          HIE_RETURN_IF_ERROR(txn.AppendTrace(id, rt));
-        }
-        answer->kind = content_error.ok() ? IntakeAnswer::Kind::kAccepted
-                                          : IntakeAnswer::Kind::kAcceptedWithError;
-        answer->status = m->status;
-        answer->error = content_error;
-        answer->ack = m->response;
-        return Status::Ok();
-      },
-      [this, m, answer, decision, done = std::move(done), start_ns,
-       refused_ack = std::move(refused_ack)](const Status& st) {
-        if (!st.ok()) {
-          // Nothing was committed: say so (AR), the sender will resend.
-          IntakeAnswer fail;
-          fail.kind = IntakeAnswer::Kind::kRejected;
-          fail.status = MessageStatus::kError;
-          fail.error =
-              Status(ErrorCode::kStoreError,
-                     "存储失败，消息未被接收，请重发 (store failed, not accepted; resend): " +
-                         st.message());
-          fail.ack = refused_ack ? refused_ack(fail.error) : std::string();
-          HIE_LOG_ERROR("提交失败 (commit failed): {}", st.ToString());
-          done(fail);
-          return;
-        }
-        if (answer->kind == IntakeAnswer::Kind::kDuplicate) {
-          duplicates_->Inc();
-        } else {
-          accepted_->Inc();
-        }
-        intake_seconds_->Observe(static_cast<double>(env_.MonoNanos() - start_ns) / 1e9);
-        done(*answer);
-        if (terminology_ != nullptr && answer->kind != IntakeAnswer::Kind::kDuplicate) {
-          // After the ACK, off this thread: every coded element is checked.
-          terminology_->Audit({answer->message_id, m->facility_id, m->content_type, m->charset,
-                               m->message_type, m->control_id,
-                               std::shared_ptr<const std::string>(m, &m->raw)});
-        }
-        if (answer->kind == IntakeAnswer::Kind::kAccepted) {
-          if (on_accepted_) on_accepted_(answer->message_id);
-          if (decision->destination_ids.empty()) {
-            filtered_->Inc();
-          } else {
-            routed_->Inc();
-            on_committed_(decision->destination_ids);
-          }
-        }
-      });
+  if (write_sink_) {
+    write_sink_(std::move(w));
+  } else {
+    std::vector<Store::PendingWrite> one;
+    one.push_back(std::move(w));
+    store_.WriteMany(std::move(one));
+  }
 }
 
 }  // namespace hie

@@ -85,8 +85,15 @@ class Intake {
   // Where accepted inputs' writes go (default: straight to the store). The
   // hub sets a WriteCoalescer so one event-loop turn's messages reach the
   // writer together. Set before traffic starts.
-  using WriteSink = std::function<void(Store::WriteFn, Store::DoneFn)>;
+  using WriteSink = std::function<void(Store::PendingWrite)>;
   void SetWriteSink(WriteSink sink) { write_sink_ = std::move(sink); }
+
+  // Each accepted input's write carries a WriteIntent of this kind (store.h):
+  // the input, its routing and its content error, enough to redo the write.
+  // ReplayIntent redoes it (register it in StoreOptions::replayers); it runs
+  // the very code the live write runs.
+  static constexpr uint8_t kIntent = 1;
+  static Status ReplayIntent(std::string_view bytes, WriteTxn& txn);
 
  private:
   void Reject(IntakeInput in, const Status& why, const std::string& facility,

@@ -8,10 +8,10 @@ namespace hie {
 WriteCoalescer::WriteCoalescer(Store& store, boost::asio::io_context& io)
     : io_(io), shared_(std::make_shared<Shared>(store)) {}
 
-void WriteCoalescer::Write(Store::WriteFn fn, Store::DoneFn done) {
-  if (shared_->pending.Add(Store::PendingWrite{std::move(fn), std::move(done)})) {
-    boost::asio::post(io_, [s = shared_] { s->store.WriteMany(s->pending.Take()); });
-  }
+void WriteCoalescer::Write(Store::PendingWrite w) {
+  shared_->pending.AddAndPost(std::move(w), [&io = io_, s = shared_] {
+    boost::asio::post(io, [s] { s->store.WriteMany(s->pending.Take()); });
+  });
 }
 
 }  // namespace hie

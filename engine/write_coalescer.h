@@ -25,7 +25,7 @@ class WriteCoalescer {
   WriteCoalescer(const WriteCoalescer&) = delete;
   WriteCoalescer& operator=(const WriteCoalescer&) = delete;
 
-  void Write(Store::WriteFn fn, Store::DoneFn done);
+  void Write(Store::PendingWrite w);
 
  private:
   struct Shared {

@@ -85,12 +85,13 @@ class MllpServer::Impl : public std::enable_shared_from_this<MllpServer::Impl> {
   // reply queued by then: a group commit's ACKs wake an io thread once, not
   // once per message.
   void QueueReply(std::shared_ptr<ConnectionBase> conn, uint64_t seq, std::string payload) {
-    if (replies_.Add(ReadyReply{std::move(conn), seq, std::move(payload)})) {
-      asio::post(io_, [self = shared_from_this()] {
-        for (ReadyReply& r : self->replies_.Take())
-          r.conn->DeliverReply(r.seq, std::move(r.payload));
-      });
-    }
+    replies_.AddAndPost(ReadyReply{std::move(conn), seq, std::move(payload)},
+                        [self = shared_from_this()] {
+                          asio::post(self->io_, [self] {
+                            for (ReadyReply& r : self->replies_.Take())
+                              r.conn->DeliverReply(r.seq, std::move(r.payload));
+                          });
+                        });
   }
 
   const MllpServerOptions& opts() const { return opts_; }

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/log.h"
+#include "core/posted_batch.h"
 #include "core/thread.h"
 #include "store/postgres/pg_ops.h"
 
@@ -463,6 +464,7 @@ void Writer::Finish(Batch* b) {
       head = std::move(inflight_.front());
       inflight_.pop_front();
     }
+    PostHold hold;  // the batch's ACKs go to the event loop in one post
     for (size_t i = 0; i < head->items.size(); ++i) {
       if (!head->items[i].done) continue;
       try {

@@ -8,6 +8,7 @@
 #include <exception>
 
 #include "core/log.h"
+#include "core/posted_batch.h"
 #include "core/thread.h"
 
 namespace hie::sqlite {
@@ -139,6 +140,7 @@ void FileSyncer::Loop() {
 }
 
 void FileSyncer::Complete(std::vector<Pending>& batch, const Status& synced) {
+  PostHold hold;  // the batch's ACKs go to the event loop in one post
   for (auto& p : batch) {
     if (!p.done) continue;
     try {

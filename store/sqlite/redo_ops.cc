@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "store/byte_codec.h"
+
 namespace hie::sqlite {
 namespace {
 
@@ -16,66 +18,28 @@ enum class Op : uint8_t {
   kUpdateDelivery,
   kRecordAttempt,
   kSetDestinationPaused,
+  kIntent,  // u8 kind, str bytes
+  kCancel,  // i64 record seq, i64 count, count x i64 index (-1: all)
 };
 
-class Enc {
+// The ops' own encoding: an op code, then its arguments (byte_codec.h).
+class Enc : public ByteWriter {
  public:
-  explicit Enc(std::string& out) : o_(out) {}
-  Enc& op(Op v) { return u8(static_cast<uint8_t>(v)); }
-  Enc& u8(uint8_t v) {
-    o_.push_back(static_cast<char>(v));
+  explicit Enc(std::string& out) : ByteWriter(out) {}
+  Enc& op(Op v) {
+    u8(static_cast<uint8_t>(v));
     return *this;
   }
   Enc& i64(int64_t v) {
-    auto u = static_cast<uint64_t>(v);
-    for (int i = 0; i < 8; ++i) o_.push_back(static_cast<char>((u >> (8 * i)) & 0xFF));
+    ByteWriter::i64(v);
     return *this;
   }
-  Enc& str(const std::string& s) {
-    i64(static_cast<int64_t>(s.size()));
-    o_.append(s);
+  Enc& str(std::string_view v) {
+    ByteWriter::str(v);
     return *this;
   }
-
- private:
-  std::string& o_;
 };
-
-class Dec {
- public:
-  explicit Dec(std::string_view in) : in_(in) {}
-  bool done() const { return pos_ >= in_.size(); }
-  bool ok() const { return ok_; }
-  uint8_t u8() {
-    if (pos_ + 1 > in_.size()) return Fail<uint8_t>();
-    return static_cast<uint8_t>(in_[pos_++]);
-  }
-  int64_t i64() {
-    if (pos_ + 8 > in_.size()) return Fail<int64_t>();
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(in_[pos_ + i]);
-    pos_ += 8;
-    return static_cast<int64_t>(v);
-  }
-  std::string str() {
-    int64_t n = i64();
-    if (!ok_ || n < 0 || static_cast<uint64_t>(n) > in_.size() - pos_) return Fail<std::string>();
-    std::string s(in_.substr(pos_, static_cast<size_t>(n)));
-    pos_ += static_cast<size_t>(n);
-    return s;
-  }
-
- private:
-  template <typename T>
-  T Fail() {
-    ok_ = false;
-    pos_ = in_.size();
-    return T{};
-  }
-  std::string_view in_;
-  size_t pos_ = 0;
-  bool ok_ = true;
-};
+using Dec = ByteReader;
 
 Status Corrupt(const std::string& what) {
   return Status(ErrorCode::kStoreError, "写入日志内容损坏 (redo log record corrupt): " + what,
@@ -94,25 +58,9 @@ Status Diverged(const char* what, int64_t want, int64_t got) {
 Result<int64_t> RecordingTxn::InsertMessage(const NewMessage& m) {
   auto id = in_.InsertMessage(m);
   if (!id.ok()) return id;
-  Enc(ops_)
-      .op(Op::kInsertMessage)
-      .i64(*id)
-      .str(m.facility_id)
-      .str(m.dedupe_key)
-      .str(m.control_id)
-      .str(m.message_type)
-      .str(m.content_type)
-      .str(m.source)
-      .str(m.peer)
-      .str(m.charset)
-      .str(m.patient_key)
-      .str(m.raw)
-      .str(m.response)
-      .i64(m.received_at_ms)
-      .i64(static_cast<int64_t>(m.status))
-      .str(m.error_code)
-      .str(m.error_text)
-      .str(m.error_where);
+  Enc e(ops_);
+  e.op(Op::kInsertMessage).i64(*id);
+  WriteNewMessage(e, m);
   return id;
 }
 
@@ -232,30 +180,67 @@ Status RecordingTxn::SetDestinationPaused(const std::string& destination_id, boo
   return st;
 }
 
-Status ReplayOps(std::string_view ops, WriteTxn& txn) {
+void AppendIntentOp(std::string& ops, uint8_t kind, std::string_view bytes) {
+  Enc(ops).op(Op::kIntent).u8(kind).str(bytes);
+}
+
+void AppendCancelOp(std::string& ops, uint64_t seq, const std::vector<int64_t>& indexes) {
+  Enc e(ops);
+  e.op(Op::kCancel).i64(static_cast<int64_t>(seq)).i64(static_cast<int64_t>(indexes.size()));
+  for (int64_t i : indexes) e.i64(i);
+}
+
+void CollectCancels(std::string_view ops, std::set<std::pair<uint64_t, int64_t>>* out) {
   Dec d(ops);
+  if (d.done() || static_cast<Op>(d.u8()) != Op::kCancel) return;
+  const auto seq = static_cast<uint64_t>(d.i64());
+  const int64_t n = d.i64();
+  for (int64_t i = 0; i < n && d.ok(); ++i) {
+    const int64_t index = d.i64();
+    if (d.ok()) out->insert({seq, index});
+  }
+}
+
+Status ReplayOps(std::string_view ops, WriteTxn& txn, const ReplayContext* ctx) {
+  Dec d(ops);
+  int64_t intent_index = 0;
   while (!d.done()) {
     auto op = static_cast<Op>(d.u8());
     switch (op) {
+      case Op::kIntent: {
+        const uint8_t kind = d.u8();
+        std::string bytes = d.str();
+        if (!d.ok()) return Corrupt("Intent");
+        const int64_t index = intent_index++;
+        if (ctx != nullptr && ctx->cancelled != nullptr &&
+            (ctx->cancelled->count({ctx->seq, index}) > 0 ||
+             ctx->cancelled->count({ctx->seq, -1}) > 0)) {
+          break;  // its fn failed when it ran: it was never done
+        }
+        const IntentReplayer* replay = nullptr;
+        if (ctx != nullptr && ctx->replayers != nullptr) {
+          auto it = ctx->replayers->find(kind);
+          if (it != ctx->replayers->end()) replay = &it->second;
+        }
+        if (replay == nullptr || !*replay) {
+          return Status(ErrorCode::kStoreError,
+                        "写入日志含本程序无法重放的记录 (redo log holds a write intent of kind " +
+                            std::to_string(kind) + " that this program cannot replay)",
+                        "redo log");
+        }
+        HIE_RETURN_IF_ERROR((*replay)(bytes, txn));
+        break;
+      }
+      case Op::kCancel: {
+        (void)d.i64();
+        const int64_t n = d.i64();
+        for (int64_t i = 0; i < n && d.ok(); ++i) (void)d.i64();
+        if (!d.ok()) return Corrupt("Cancel");
+        break;
+      }
       case Op::kInsertMessage: {
         int64_t want = d.i64();
-        NewMessage m;
-        m.facility_id = d.str();
-        m.dedupe_key = d.str();
-        m.control_id = d.str();
-        m.message_type = d.str();
-        m.content_type = d.str();
-        m.source = d.str();
-        m.peer = d.str();
-        m.charset = d.str();
-        m.patient_key = d.str();
-        m.raw = d.str();
-        m.response = d.str();
-        m.received_at_ms = d.i64();
-        m.status = static_cast<MessageStatus>(d.i64());
-        m.error_code = d.str();
-        m.error_text = d.str();
-        m.error_where = d.str();
+        NewMessage m = ReadNewMessage(d);
         if (!d.ok()) return Corrupt("InsertMessage");
         HIE_ASSIGN_OR_RETURN(int64_t got, txn.InsertMessage(m));
         if (got != want) return Diverged("message", want, got);

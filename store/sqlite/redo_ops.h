@@ -12,8 +12,12 @@
 // Thread rules: writer thread only, like the WriteTxn it wraps.
 #pragma once
 
+#include <map>
+#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "store/store.h"
 
@@ -59,7 +63,23 @@ class RecordingTxn final : public WriteTxn {
   std::string ops_;
 };
 
-// Performs the operations of one record on `txn`, in order.
-Status ReplayOps(std::string_view ops, WriteTxn& txn);
+// Intents (store.h WriteIntent) logged before their batch runs: a record of
+// intent ops, then, only if some of its fns failed, a record holding one
+// cancel op that names them (by their order in the record; -1: all).
+void AppendIntentOp(std::string& ops, uint8_t kind, std::string_view bytes);
+void AppendCancelOp(std::string& ops, uint64_t seq, const std::vector<int64_t>& indexes);
+// The intents a record cancels, as (record seq, index); none for a record
+// that is not a cancel record.
+void CollectCancels(std::string_view ops, std::set<std::pair<uint64_t, int64_t>>* out);
+
+struct ReplayContext {
+  const std::map<uint8_t, IntentReplayer>* replayers = nullptr;
+  uint64_t seq = 0;  // the record's
+  const std::set<std::pair<uint64_t, int64_t>>* cancelled = nullptr;
+};
+
+// Performs the operations of one record on `txn`, in order; intents through
+// ctx's replayers (an intent without a replayer, or without ctx, is an error).
+Status ReplayOps(std::string_view ops, WriteTxn& txn, const ReplayContext* ctx = nullptr);
 
 }  // namespace hie::sqlite

@@ -17,11 +17,13 @@
 #include <future>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
 #include "core/log.h"
+#include "core/posted_batch.h"
 #include "core/thread.h"
 #include "store/sqlite/file_syncer.h"
 #include "store/sqlite/migrations.h"
@@ -29,6 +31,7 @@
 #include "store/sqlite/redo_ops.h"
 #include "store/sqlite/sqlite_conn.h"
 #include "store/sqlite/sqlite_ops.h"
+#include "store/sqlite/sqlite_txn.h"
 #include "store/sqlite/sqlite_retention.h"
 #include "store/store.h"
 
@@ -36,75 +39,9 @@ namespace hie {
 namespace {
 
 using sqlite::Conn;
+using sqlite::SqliteTxn;
 
 constexpr int kMaxReaders = 8;
-
-// The WriteTxn handed to each WriteFn: the writer connection, inside the
-// batch's transaction and the fn's savepoint.
-class SqliteTxn final : public WriteTxn {
- public:
-  explicit SqliteTxn(Conn& c) : c_(c) {}
-
-  Result<std::optional<DedupeHit>> FindByDedupeKey(const std::string& facility_id,
-                                                   const std::string& dedupe_key) override {
-    return sqlite::FindByDedupeKey(c_, facility_id, dedupe_key);
-  }
-  Result<int64_t> InsertMessage(const NewMessage& m) override {
-    auto id = sqlite::InsertMessage(c_, m);
-    if (id.ok()) next_trace_[*id] = 1;
-    return id;
-  }
-  Status SetResponse(int64_t message_id, const std::string& response) override {
-    return sqlite::SetResponse(c_, message_id, response);
-  }
-  Result<int64_t> InsertRejected(const RejectedInput& r) override {
-    return sqlite::InsertRejected(c_, r);
-  }
-  Result<MessageRecord> GetMessage(int64_t id) override { return sqlite::GetMessage(c_, id); }
-  Status UpdateStatus(int64_t id, MessageStatus status, int64_t at_ms,
-                      const Status& error) override {
-    return sqlite::UpdateStatus(c_, id, status, at_ms, error);
-  }
-  Status UpdateMeta(int64_t id, const std::string& message_type,
-                    const std::string& patient_key) override {
-    return sqlite::UpdateMeta(c_, id, message_type, patient_key);
-  }
-  Status AppendTrace(int64_t message_id, const TraceEvent& e) override {
-    auto it = next_trace_.find(message_id);
-    if (it == next_trace_.end()) return sqlite::AppendTrace(c_, message_id, e);
-    Status st = sqlite::AppendTraceAt(c_, message_id, it->second, e);
-    if (st.ok()) ++it->second;
-    return st;
-  }
-  // After a rollback the numbers kept may be wrong (a rowid may be reused).
-  void ForgetTraceNumbers() { next_trace_.clear(); }
-  Result<int64_t> InsertDelivery(int64_t message_id, const std::string& destination_id,
-                                 const std::string& patient_key, int64_t at_ms) override {
-    return sqlite::InsertDelivery(c_, message_id, destination_id, patient_key, at_ms);
-  }
-  Result<std::vector<DeliveryRecord>> DeliveriesOf(int64_t message_id) override {
-    return sqlite::DeliveriesOf(c_, message_id);
-  }
-  Result<DeliveryRecord> GetDelivery(int64_t delivery_id) override {
-    return sqlite::GetDelivery(c_, delivery_id);
-  }
-  Status UpdateDelivery(int64_t delivery_id, DeliveryState state, int attempts,
-                        int64_t next_attempt_at_ms, const std::string& last_error,
-                        int64_t at_ms) override {
-    return sqlite::UpdateDelivery(c_, delivery_id, state, attempts, next_attempt_at_ms, last_error,
-                                  at_ms);
-  }
-  Status RecordAttempt(const DeliveryAttempt& a) override { return sqlite::RecordAttempt(c_, a); }
-  Status SetDestinationPaused(const std::string& destination_id, bool paused) override {
-    return sqlite::SetDestinationPaused(c_, destination_id, paused);
-  }
-
- private:
-  Conn& c_;
-  // Next trace step of the messages this batch inserted (they have no rows
-  // yet beyond what was appended here), so their trace needs no lookup.
-  std::unordered_map<int64_t, int64_t> next_trace_;
-};
 
 // Query-only connections, opened on demand up to kMaxReaders, reused LIFO
 // (the most recently used one has the warmest cache).
@@ -268,7 +205,7 @@ class SqliteStore final : public Store {
     {
       std::lock_guard lock(mu_);
       if (!closing_) {
-        queue_.push_back(Item{std::move(fn), std::move(done)});
+        queue_.push_back(Item{std::move(fn), std::move(done), {}});
         if (queue_.size() == 1) cv_.notify_one();
         return;
       }
@@ -281,7 +218,9 @@ class SqliteStore final : public Store {
       std::lock_guard lock(mu_);
       if (!closing_) {
         const bool was_empty = queue_.empty();
-        for (PendingWrite& w : writes) queue_.push_back(Item{std::move(w.fn), std::move(w.done)});
+        for (PendingWrite& w : writes) {
+          queue_.push_back(Item{std::move(w.fn), std::move(w.done), std::move(w.intent)});
+        }
         if (was_empty && !writes.empty()) cv_.notify_one();
         return;
       }
@@ -386,6 +325,7 @@ class SqliteStore final : public Store {
   struct Item {
     WriteFn fn;
     DoneFn done;
+    WriteIntent intent;
   };
   // A step of maintenance that the writer runs between two batches as its
   // own transaction, outside the redo log.
@@ -518,6 +458,17 @@ class SqliteStore final : public Store {
 
   void RunAndComplete(std::vector<Item>& batch, std::vector<Status>& results) {
     const int64_t start = env_.MonoNanos();
+    if (syncer_ && broken_.ok() && AllIntents(batch)) {
+      {
+        std::lock_guard lock(mu_);
+        ++issued_seq_;
+      }
+      if (batch_hist_ != nullptr) batch_hist_->Observe(static_cast<double>(batch.size()));
+      RunIntentBatch(batch, results, start);
+      batch.clear();
+      results.clear();
+      return;
+    }
     if (broken_.ok()) {
       RunBatch(batch, results);
     } else {
@@ -531,6 +482,7 @@ class SqliteStore final : public Store {
     if (batch_hist_ != nullptr) batch_hist_->Observe(static_cast<double>(batch.size()));
     if (!syncer_) {
       ObserveCommit(start);
+      PostHold hold;  // the batch's ACKs go to the event loop in one post
       for (size_t i = 0; i < batch.size(); ++i) Complete(batch[i].done, results[i]);
       batch.clear();
       results.clear();
@@ -554,6 +506,13 @@ class SqliteStore final : public Store {
       waiting = !queue_.empty();
     }
     if (waiting || !syncer_->SyncHereIfIdle(pending)) syncer_->After(std::move(pending));
+  }
+
+  static bool AllIntents(const std::vector<Item>& batch) {
+    for (const Item& item : batch) {
+      if (item.intent.kind == 0) return false;
+    }
+    return true;
   }
 
   void ObserveCommit(int64_t start_ns) {
@@ -641,86 +600,179 @@ class SqliteStore final : public Store {
   void RunBatch(std::vector<Item>& batch, std::vector<Status>& results) {
     Conn& c = *writer_conn_;
     results.assign(batch.size(), Status::Ok());
-    auto fail_all = [&](const Status& st) {
-      Status err(ErrorCode::kStoreError, "写入事务失败 (write transaction failed): " + st.message(),
-                 st.where());
-      for (Status& r : results) r = err;
-    };
-    if (!txn_open_) {
-      Status st = Exec(c, kBegin, "BEGIN");
-      if (!st.ok()) return fail_all(st);
-      txn_open_ = true;
-      open_since_ = std::chrono::steady_clock::now();
-    }
+    Status st = BeginIfClosed();
+    if (!st.ok()) return FailAll(results, st);
     SqliteTxn base(c);
     sqlite::RecordingTxn recording(base);
-    WriteTxn& txn = redo_ ? static_cast<WriteTxn&>(recording) : base;
     std::string ops;
-    bool fast_done = false;
-    {
-      if (redo_) {
-        Status st = Exec(c, kSavepoint, "SAVEPOINT");
-        if (!st.ok()) return Abort(st, fail_all);
-      }
-      size_t failed = batch.size();
-      Status fs;
-      for (size_t i = 0; i < batch.size(); ++i) {
-        fs = RunFn(batch[i], txn);
-        if (sqlite3_get_autocommit(c.db()) != 0) return Abort(Lost(fs), fail_all);
-        if (!fs.ok()) {
-          failed = i;
-          break;
-        }
-      }
-      if (failed == batch.size()) {
-        if (redo_) {
-          ops = recording.Take();
-          Status st = Exec(c, kRelease, "RELEASE");
-          if (!st.ok()) return Abort(st, fail_all);
-        }
-        fast_done = true;
-      } else {
-        recording.Discard();
-        base.ForgetTraceNumbers();
-        Status st = redo_ ? Exec(c, kRollbackTo, "ROLLBACK TO") : Exec(c, kRollback, "ROLLBACK");
-        if (st.ok() && redo_) st = Exec(c, kRelease, "RELEASE");
-        if (st.ok() && !redo_) st = Exec(c, kBegin, "BEGIN");
-        if (!st.ok()) return Abort(st, fail_all);
-        if (batch.size() == 1) {  // nothing else to keep: that was its own try
-          results[0] = std::move(fs);
-          fast_done = true;
-        }
-      }
-    }
-    for (size_t i = 0; !fast_done && i < batch.size(); ++i) {
-      Status st = Exec(c, kSavepoint, "SAVEPOINT");
-      if (!st.ok()) return Abort(st, fail_all);
-      Status fs = RunFn(batch[i], txn);
-      if (sqlite3_get_autocommit(c.db()) != 0) return Abort(Lost(fs), fail_all);
-      if (!fs.ok()) {
-        recording.Discard();
-        base.ForgetTraceNumbers();
-        st = Exec(c, kRollbackTo, "ROLLBACK TO");
-        if (!st.ok()) return Abort(st, fail_all);
-        results[i] = std::move(fs);
-      } else if (redo_) {
-        ops += recording.Take();
-      }
-      st = Exec(c, kRelease, "RELEASE");
-      if (!st.ok()) return Abort(st, fail_all);
-    }
+    st = ExecFns(batch, results, base, redo_ ? &recording : nullptr, &ops);
+    if (!st.ok()) return Abort(st, results);
     if (!redo_) {
-      Status st = Exec(c, kCommit, "COMMIT");
+      st = Exec(c, kCommit, "COMMIT");
       txn_open_ = false;
-      if (!st.ok()) return Abort(st, fail_all);
+      if (!st.ok()) return Abort(st, results);
       return;
     }
     uncommitted_ += batch.size();
     const uint64_t seq = seq_ + 1;
-    Status st = SetRedoSeq(c, seq);
+    st = SetRedoSeq(c, seq);
     if (st.ok()) st = redo_->Append(seq, ops);
-    if (!st.ok()) return Abort(st, fail_all);
+    if (!st.ok()) return Abort(st, results);
     seq_ = seq;
+  }
+
+  Status BeginIfClosed() {
+    if (txn_open_) return Status::Ok();
+    HIE_RETURN_IF_ERROR(Exec(*writer_conn_, kBegin, "BEGIN"));
+    txn_open_ = true;
+    open_since_ = std::chrono::steady_clock::now();
+    return Status::Ok();
+  }
+
+  // Runs the batch's fns in the open transaction (without a redo log: the
+  // batch's own); results[i] gets fn i's outcome and, with `recording`,
+  // `ops` the operations of those that succeeded. Non-OK: the transaction
+  // itself failed.
+  //
+  // Fast path: every fn in one go, under one savepoint for the whole batch
+  // (durable mode) or none (the batch is the transaction). SQLite copies each
+  // page to the sub-journal the first time a savepoint changes it, so a
+  // savepoint per fn cost a copy of every page each message touched. If a fn
+  // fails, the batch is rolled back and run again with a savepoint per fn, so
+  // only that fn's writes are undone. Fns may therefore run twice (as on
+  // PostgreSQL, which retries batches): they must start over each time.
+  Status ExecFns(std::vector<Item>& batch, std::vector<Status>& results, SqliteTxn& base,
+                 sqlite::RecordingTxn* recording, std::string* ops) {
+    Conn& c = *writer_conn_;
+    WriteTxn& txn = recording ? static_cast<WriteTxn&>(*recording) : base;
+    const bool savepoints = redo_.has_value();
+    if (savepoints) HIE_RETURN_IF_ERROR(Exec(c, kSavepoint, "SAVEPOINT"));
+    size_t failed = batch.size();
+    Status fs;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      fs = RunFn(batch[i], txn);
+      if (sqlite3_get_autocommit(c.db()) != 0) return Lost(fs);
+      if (!fs.ok()) {
+        failed = i;
+        break;
+      }
+    }
+    if (failed == batch.size()) {
+      if (recording) *ops = recording->Take();
+      if (savepoints) HIE_RETURN_IF_ERROR(Exec(c, kRelease, "RELEASE"));
+      return Status::Ok();
+    }
+    if (recording) recording->Discard();
+    base.ForgetTraceNumbers();
+    if (savepoints) {
+      HIE_RETURN_IF_ERROR(Exec(c, kRollbackTo, "ROLLBACK TO"));
+      HIE_RETURN_IF_ERROR(Exec(c, kRelease, "RELEASE"));
+    } else {
+      HIE_RETURN_IF_ERROR(Exec(c, kRollback, "ROLLBACK"));
+      HIE_RETURN_IF_ERROR(Exec(c, kBegin, "BEGIN"));
+    }
+    if (batch.size() == 1) {  // nothing else to keep: that was its own try
+      results[0] = std::move(fs);
+      return Status::Ok();
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      HIE_RETURN_IF_ERROR(Exec(c, kSavepoint, "SAVEPOINT"));
+      fs = RunFn(batch[i], txn);
+      if (sqlite3_get_autocommit(c.db()) != 0) return Lost(fs);
+      if (!fs.ok()) {
+        if (recording) recording->Discard();
+        base.ForgetTraceNumbers();
+        HIE_RETURN_IF_ERROR(Exec(c, kRollbackTo, "ROLLBACK TO"));
+        results[i] = std::move(fs);
+      } else if (recording) {
+        *ops += recording->Take();
+      }
+      HIE_RETURN_IF_ERROR(Exec(c, kRelease, "RELEASE"));
+    }
+    return Status::Ok();
+  }
+
+  // A batch whose every write carries an intent (durability full): its
+  // record (the intents) goes to the syncer first, then the fns run while it
+  // syncs, and each answer waits for both. If fns fail, a second record
+  // cancels their intents (a replay skips them) and the answers wait for its
+  // sync too. Completes the batch (the caller does not).
+  void RunIntentBatch(std::vector<Item>& batch, std::vector<Status>& results, int64_t start) {
+    auto joint = std::make_shared<Joint>();
+    joint->pending.reserve(batch.size() + 1);
+    for (Item& item : batch) joint->pending.push_back({std::move(item.done), Status::Ok()});
+    if (commit_hist_ != nullptr) {
+      joint->pending.push_back(
+          {[this, start](const Status&) { ObserveCommit(start); }, Status::Ok()});
+    }
+    results.assign(batch.size(), Status::Ok());
+    Status st = BeginIfClosed();
+    std::string ops;
+    for (const Item& item : batch) sqlite::AppendIntentOp(ops, item.intent.kind, item.intent.bytes);
+    const uint64_t seq = seq_ + 1;
+    if (st.ok()) st = redo_->Append(seq, ops);
+    if (!st.ok()) {  // nothing logged, nothing run
+      Abort(st, results);
+      for (size_t i = 0; i < batch.size(); ++i) joint->pending[i].result = results[i];
+      joint->synced = st;
+      joint->left.store(1);
+      return Joint::Arrive(joint);
+    }
+    seq_ = seq;
+    syncer_->After({{[joint](const Status& synced) {
+                       joint->synced = synced;
+                       Joint::Arrive(joint);
+                     },
+                     Status::Ok()}});
+    SqliteTxn base(*writer_conn_);
+    st = ExecFns(batch, results, base, nullptr, nullptr);
+    if (st.ok()) st = SetRedoSeq(*writer_conn_, seq);
+    std::vector<int64_t> cancel;
+    if (!st.ok()) {
+      Abort(st, results);
+      cancel.push_back(-1);
+    } else {
+      uncommitted_ += batch.size();
+      for (size_t i = 0; i < results.size(); ++i) {
+        if (!results[i].ok()) cancel.push_back(static_cast<int64_t>(i));
+      }
+    }
+    for (size_t i = 0; i < batch.size(); ++i) joint->pending[i].result = results[i];
+    batch.clear();
+    if (cancel.empty()) return Joint::Arrive(joint);
+    // Their answers say "not done": make the cancel durable before they go.
+    std::string cancel_ops;
+    sqlite::AppendCancelOp(cancel_ops, seq, cancel);
+    Status cs = redo_->Append(seq_ + 1, cancel_ops);
+    if (cs.ok()) {
+      ++seq_;
+      if (broken_.ok()) cs = SetRedoSeq(*writer_conn_, seq_);
+      if (!cs.ok()) Break(cs);
+    } else {
+      HIE_LOG_ERROR(
+          "store: cancel record not written ({}); a restart may redo writes answered "
+          "as failed (their senders resend and get the first answer)",
+          cs.ToString());
+    }
+    syncer_->After({{[joint](const Status&) { Joint::Arrive(joint); }, Status::Ok()}});
+  }
+
+  // The two halves an intent batch waits for: its sync and its execution.
+  struct Joint {
+    std::vector<sqlite::FileSyncer::Pending> pending;
+    Status synced;
+    std::atomic<int> left{2};
+    static void Arrive(const std::shared_ptr<Joint>& j) {
+      if (j->left.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+      PostHold hold;  // the batch's ACKs go to the event loop in one post
+      for (auto& p : j->pending) Complete(p.done, p.result.ok() ? j->synced : p.result);
+    }
+  };
+
+  static void FailAll(std::vector<Status>& results, const Status& st) {
+    Status err(ErrorCode::kStoreError, "写入事务失败 (write transaction failed): " + st.message(),
+               st.where());
+    for (Status& r : results) r = err;
   }
 
   static Status RunFn(Item& item, WriteTxn& txn) {
@@ -747,9 +799,8 @@ class SqliteStore final : public Store {
     return s.Run();
   }
 
-  template <typename FailAll>
-  void Abort(const Status& st, FailAll& fail_all) {
-    fail_all(st);
+  void Abort(const Status& st, std::vector<Status>& results) {
+    FailAll(results, st);
     if (redo_) {
       Break(st);  // earlier batches of the open transaction went with it
     } else {
@@ -818,11 +869,14 @@ class SqliteStore final : public Store {
 // Replays the redo records the database does not have yet (a crash or power
 // loss after their batches were ACKed), commits them durably and empties the
 // log. Returns the last sequence number.
-Result<uint64_t> RecoverRedo(Conn& c, const std::string& db_path, const std::string& redo_path) {
+Result<uint64_t> RecoverRedo(Conn& c, const std::string& db_path, const std::string& redo_path,
+                             const std::map<uint8_t, IntentReplayer>& replayers) {
   HIE_ASSIGN_OR_RETURN(auto q, c.Dynamic("SELECT seq FROM redo_state WHERE id=1", "redo_state"));
   HIE_ASSIGN_OR_RETURN(bool row, q.Step());
   uint64_t seq = row ? static_cast<uint64_t>(q.ColInt(0)) : 0;
   HIE_ASSIGN_OR_RETURN(auto records, sqlite::RedoLog::ReadAll(redo_path));
+  std::set<std::pair<uint64_t, int64_t>> cancelled;
+  for (const auto& r : records) sqlite::CollectCancels(r.payload, &cancelled);
   size_t replayed = 0;
   HIE_RETURN_IF_ERROR(c.Exec("BEGIN IMMEDIATE", "redo replay"));
   SqliteTxn txn(c);
@@ -836,7 +890,8 @@ Result<uint64_t> RecoverRedo(Conn& c, const std::string& db_path, const std::str
                   redo_path);
       break;
     }
-    st = sqlite::ReplayOps(r.payload, txn);
+    sqlite::ReplayContext ctx{&replayers, r.seq, &cancelled};
+    st = sqlite::ReplayOps(r.payload, txn, &ctx);
     if (!st.ok()) break;
     seq = r.seq;
     ++replayed;
@@ -877,7 +932,8 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const StoreOptions& options) {
   HIE_RETURN_IF_ERROR(sqlite::ApplyMigrations(*writer, sqlite::SqliteMigrations()));
   // Replay whatever a durable run left, whatever the mode now.
   const std::string redo_path = options.path + "-redo";
-  HIE_ASSIGN_OR_RETURN(uint64_t seq, RecoverRedo(*writer, options.path, redo_path));
+  HIE_ASSIGN_OR_RETURN(uint64_t seq,
+                       RecoverRedo(*writer, options.path, redo_path, options.replayers));
   // Both modes keep the redo log: `full` syncs a batch's record before its
   // answers, `os` answers once the record is written (in the page cache, so
   // it survives a crash of the process, not a power loss). Either way the

@@ -1,0 +1,184 @@
+// Write intents in the durable SQLite store (store.h WriteIntent): logged
+// before their batch runs, redone at open by the registered replayer; an
+// intent whose fn failed is cancelled and never redone; a log holding an
+// intent no replayer knows is refused, not skipped.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <future>
+#include <string>
+#include <vector>
+
+#include "store/store.h"
+
+namespace hie {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr uint8_t kKind = 7;
+
+NewMessage Msg(int i) {
+  NewMessage m;
+  m.facility_id = "F1";
+  m.dedupe_key = "C" + std::to_string(i);
+  m.control_id = m.dedupe_key;
+  m.message_type = "ADT^A01";
+  m.content_type = "application/hl7-v2";
+  m.source = "mllp";
+  m.raw = "MSH|^~\\&|X|F1|||20240101||ADT^A01|" + m.control_id + "|P|2.4\r";
+  m.response = "ACK " + m.control_id;
+  m.received_at_ms = 1000 + i;
+  m.status = MessageStatus::kQueued;
+  return m;
+}
+
+// What both the live fn and the replayer do for intent `i`; odd hundreds
+// fail after writing (their savepoint must undo it, their intent be
+// cancelled).
+Status Apply(int i, WriteTxn& txn) {
+  HIE_ASSIGN_OR_RETURN(int64_t id, txn.InsertMessage(Msg(i)));
+  TraceEvent e;
+  e.at_ms = 1000 + i;
+  e.step = "received";
+  e.outcome = "ok";
+  HIE_RETURN_IF_ERROR(txn.AppendTrace(id, e));
+  if (i % 3 == 0) HIE_RETURN_IF_ERROR(txn.InsertDelivery(id, "D1", "p", 1000).status());
+  if (i >= 100 && (i / 100) % 2 == 1) return Status(ErrorCode::kInvalidArgument, "refused");
+  return Status::Ok();
+}
+
+StoreOptions Options(const std::string& db, bool with_replayer) {
+  StoreOptions o;
+  o.path = db;
+  o.durable_full = true;
+  o.commit_interval_ms = 600'000;  // never commits by itself: a death loses the transaction
+  if (with_replayer) {
+    o.replayers[kKind] = [](std::string_view bytes, WriteTxn& txn) {
+      return Apply(std::stoi(std::string(bytes)), txn);
+    };
+  }
+  return o;
+}
+
+// Writes `ids` as intent writes in one hand-off and waits for every answer.
+std::vector<Status> WriteIntents(Store& store, const std::vector<int>& ids) {
+  std::vector<std::promise<Status>> done(ids.size());
+  std::vector<Store::PendingWrite> writes;
+  for (size_t k = 0; k < ids.size(); ++k) {
+    const int i = ids[k];
+    Store::PendingWrite w;
+    w.fn = [i](WriteTxn& txn) { return Apply(i, txn); };
+    w.done = [p = &done[k]](const Status& st) { p->set_value(st); };
+    w.intent = {kKind, std::to_string(i)};
+    writes.push_back(std::move(w));
+  }
+  store.WriteMany(std::move(writes));
+  std::vector<Status> out;
+  for (auto& p : done) out.push_back(p.get_future().get());
+  return out;
+}
+
+// Runs `f` in a child process; returns its exit code. `f` dies by _exit
+// while its store is open, so nothing is committed or closed.
+template <typename F>
+int InChild(F f) {
+  pid_t pid = fork();
+  if (pid == 0) _exit(f());
+  int wstatus = 0;
+  if (waitpid(pid, &wstatus, 0) != pid || !WIFEXITED(wstatus)) return -1;
+  return WEXITSTATUS(wstatus);
+}
+
+class RedoIntentTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/hie-intent-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    db_ = dir_ + "/hub.db";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  // Every write is in the redo log only (so the open below must redo it).
+  void ExpectNothingCommitted() {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(db_.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* q = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(raw, "SELECT count(*) FROM messages", -1, &q, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+    EXPECT_EQ(sqlite3_column_int(q, 0), 0);
+    sqlite3_finalize(q);
+    sqlite3_close(raw);
+  }
+  std::string dir_, db_;
+};
+
+TEST_F(RedoIntentTest, AnsweredIntentsAreRedoneAndFailedOnesAreNot) {
+  const int rc = InChild([&] {
+    auto store = OpenSqliteStore(Options(db_, true));
+    if (!store.ok()) return 3;
+    for (int round = 0; round < 4; ++round) {
+      // 0..99 succeed, 100..199 fail, 200..299 succeed, 300..399 fail; the
+      // failures share batches with successes.
+      std::vector<int> ids;
+      for (int i = 0; i < 100; ++i) ids.push_back(round * 100 + i);
+      auto results = WriteIntents(**store, ids);
+      for (size_t k = 0; k < ids.size(); ++k) {
+        if (results[k].ok() != ((ids[k] / 100) % 2 == 0)) return 4;
+      }
+    }
+    _exit(0);  // no Close() (not even the store's destructor): the transaction dies
+  });
+  ASSERT_EQ(rc, 0);
+  ExpectNothingCommitted();
+
+  auto store = OpenSqliteStore(Options(db_, true));
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  MessageFilter f;
+  f.limit = 1000;
+  auto list = (*store)->ListMessages(f);
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 200u);
+  for (const auto& m : *list) {
+    const int i = std::stoi(m.control_id.substr(1));
+    EXPECT_EQ((i / 100) % 2, 0) << m.control_id << " failed but was redone";
+  }
+  auto depths = (*store)->QueueDepths();
+  ASSERT_TRUE(depths.ok());
+  EXPECT_EQ(depths->at("D1"), 34 + 33);  // multiples of 3 in 0..99 and 200..299
+  // Dedupe holds for a redone write; new writes continue after it.
+  Status st = (*store)->WriteSync([](WriteTxn& txn) -> Status {
+    HIE_ASSIGN_OR_RETURN(auto hit, txn.FindByDedupeKey("F1", "C250"));
+    if (!hit) return Status(ErrorCode::kNotFound, "C250 lost");
+    return txn.InsertMessage(Msg(5000)).status();
+  });
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  (*store)->Close();
+}
+
+TEST_F(RedoIntentTest, AnIntentWithoutItsReplayerIsRefused) {
+  ASSERT_EQ(InChild([&] {
+              auto store = OpenSqliteStore(Options(db_, true));
+              if (!store.ok()) return 3;
+              if (!WriteIntents(**store, {1, 2, 3})[0].ok()) return 4;
+              _exit(0);  // the store open, its transaction uncommitted
+            }),
+            0);
+  ExpectNothingCommitted();
+  auto refused = OpenSqliteStore(Options(db_, false));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("intent"), std::string::npos)
+      << refused.status().ToString();
+  // Nothing was lost by refusing: with the replayer the writes come back.
+  auto store = OpenSqliteStore(Options(db_, true));
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto list = (*store)->ListMessages(MessageFilter{});
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->size(), 3u);
+  (*store)->Close();
+}
+
+}  // namespace
+}  // namespace hie
