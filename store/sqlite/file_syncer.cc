@@ -39,23 +39,45 @@ Status SyncFile(const std::string& path) {
   return Status::Ok();
 }
 
-FileSyncer::FileSyncer(std::string path) : path_(std::move(path)) {
-  thread_ = std::thread([this] {
-    NameThisThread("hie-fsync");
-    Loop();
-  });
+FileSyncer::FileSyncer(std::string path, int threads)
+    : path_(std::move(path)), threads_(threads < 1 ? 1 : threads), fds_(threads_ + 1, -1) {
+  for (int i = 0; i < threads_; ++i) {
+    threads_v_.emplace_back([this, i] {
+      NameThisThread("hie-fsync");
+      Loop(i);
+    });
+  }
 }
 
 FileSyncer::~FileSyncer() {
   Stop();
-  if (fd_ >= 0) ::close(fd_);
+  for (int fd : fds_) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+bool FileSyncer::OnSyncerThread() const {
+  for (const auto& t : threads_v_) {
+    if (t.get_id() == std::this_thread::get_id()) return true;
+  }
+  return false;
 }
 
 void FileSyncer::After(std::vector<Pending> batch) {
   std::lock_guard lock(mu_);
-  const bool was_empty = queue_.empty();
-  for (auto& p : batch) queue_.push_back(std::move(p));
-  if (was_empty) cv_.notify_one();
+  const uint64_t gen = ++handed_;
+  for (auto& p : batch) queue_.push_back({gen, std::move(p)});
+  if (running_ < threads_) cv_.notify_one();
+}
+
+bool FileSyncer::SyncHereIfIdle(std::vector<Pending>& batch) {
+  std::unique_lock lock(mu_);
+  if (running_ > 0 || !queue_.empty()) return false;
+  const uint64_t gen = ++handed_;
+  for (auto& p : batch) queue_.push_back({gen, std::move(p)});
+  batch.clear();
+  SyncAndComplete(lock, threads_);  // the caller's own descriptor
+  return true;
 }
 
 Status FileSyncer::Broken() const {
@@ -67,19 +89,23 @@ void FileSyncer::Stop() {
   {
     std::lock_guard lock(mu_);
     stop_ = true;
-    cv_.notify_one();
+    cv_.notify_all();
   }
-  if (thread_.joinable() && !OnSyncerThread()) thread_.join();
+  if (OnSyncerThread()) return;
+  for (auto& t : threads_v_) {
+    if (t.joinable()) t.join();
+  }
 }
 
-// The file is opened at the first sync, and its directory synced then, so
-// the file's name is as durable as its content. It is never replaced while
-// the store is open (the redo log is emptied in place), so later syncs are
-// one fdatasync each.
-Status FileSyncer::SyncOnce() {
-  if (fd_ < 0) {
-    fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) return SysError("open", path_, errno);
+// A slot's file is opened at its first sync, and the directory synced then,
+// so the file's name is as durable as its content. It is never replaced
+// while the store is open (the redo log is emptied in place), so later syncs
+// are one fdatasync each.
+Status FileSyncer::SyncOn(int slot) {
+  int& fd = fds_[static_cast<size_t>(slot)];
+  if (fd < 0) {
+    fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return SysError("open", path_, errno);
     std::string dir = DirOf(path_);
     int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) return SysError("open dir", dir, errno);
@@ -88,68 +114,74 @@ Status FileSyncer::SyncOnce() {
     ::close(dfd);
     if (rc != 0) return SysError("fsync dir", dir, err);
   }
-  if (::fdatasync(fd_) != 0) return SysError("fdatasync", path_, errno);
+  if (::fdatasync(fd) != 0) return SysError("fdatasync", path_, errno);
   return Status::Ok();
 }
 
-bool FileSyncer::SyncHereIfIdle(std::vector<Pending>& batch) {
-  {
-    std::lock_guard lock(mu_);
-    if (busy_ || !queue_.empty()) return false;
-    busy_ = true;  // keeps the syncer thread's completions behind ours
+void FileSyncer::SyncAndComplete(std::unique_lock<std::mutex>& lock, int slot) {
+  const uint64_t target = handed_;
+  started_ = target;
+  ++running_;  // until its completions ran: Stop() waits for them
+  Status st = broken_;
+  lock.unlock();
+  if (st.ok()) st = SyncOn(slot);
+  lock.lock();
+  if (target > finished_) finished_ = target;
+  if (st.ok()) {
+    if (target > durable_) durable_ = target;
+  } else if (broken_.ok()) {
+    HIE_LOG_ERROR("store: {}; the store refuses further writes", st.ToString());
+    broken_ = st;
   }
-  Status synced = SyncAndRecord();
-  Complete(batch, synced);
-  batch.clear();
-  std::lock_guard lock(mu_);
-  busy_ = false;
-  if (!queue_.empty() || stop_) cv_.notify_one();
-  return true;
+  lock.unlock();
+  CompleteCovered();
+  lock.lock();
+  --running_;
+  if (stop_) cv_.notify_all();
 }
 
-Status FileSyncer::SyncAndRecord() {
-  Status synced = Broken();
-  if (!synced.ok()) return synced;
+void FileSyncer::CompleteCovered() {
+  std::lock_guard order(complete_mu_);
+  std::vector<Entry> ready;
+  Status broken;
+  uint64_t durable = 0;
   {
-    std::lock_guard sync_lock(sync_mu_);
-    synced = SyncOnce();
-  }
-  if (!synced.ok()) {
-    HIE_LOG_ERROR("store: {}; the store refuses further writes", synced.ToString());
     std::lock_guard lock(mu_);
-    broken_ = synced;
-  }
-  return synced;
-}
-
-void FileSyncer::Loop() {
-  std::vector<Pending> batch;
-  for (;;) {
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return (!queue_.empty() && !busy_) || (stop_ && !busy_); });
-      if (queue_.empty()) return;  // stopping, all completed
-      batch.swap(queue_);
-      busy_ = true;
+    while (!queue_.empty() && queue_.front().gen <= finished_) {
+      ready.push_back(std::move(queue_.front()));
+      queue_.pop_front();
     }
-    Complete(batch, SyncAndRecord());
-    batch.clear();
-    std::lock_guard lock(mu_);
-    busy_ = false;
+    broken = broken_;
+    durable = durable_;
   }
-}
-
-void FileSyncer::Complete(std::vector<Pending>& batch, const Status& synced) {
+  if (ready.empty()) return;
   PostHold hold;  // the batch's ACKs go to the event loop in one post
-  for (auto& p : batch) {
-    if (!p.done) continue;
-    try {
-      p.done(p.result.ok() ? synced : p.result);
-    } catch (const std::exception& e) {
-      HIE_LOG_ERROR("store: a write completion callback threw: {}", e.what());
-    } catch (...) {
-      HIE_LOG_ERROR("store: a write completion callback threw; ignored");
-    }
+  for (Entry& e : ready) {
+    // After a failure nothing not yet answered counts as durable.
+    Complete(e.p, broken.ok() && e.gen <= durable ? Status::Ok() : broken);
+  }
+}
+
+void FileSyncer::Loop(int slot) {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [&] {
+      return (handed_ > started_ && running_ < threads_) ||
+             (stop_ && running_ == 0 && handed_ == started_);
+    });
+    if (handed_ == started_) return;  // stopping: every sync ran and completed
+    SyncAndComplete(lock, slot);
+  }
+}
+
+void FileSyncer::Complete(Pending& p, const Status& synced) {
+  if (!p.done) return;
+  try {
+    p.done(p.result.ok() ? synced : p.result);
+  } catch (const std::exception& e) {
+    HIE_LOG_ERROR("store: a write completion callback threw: {}", e.what());
+  } catch (...) {
+    HIE_LOG_ERROR("store: a write completion callback threw; ignored");
   }
 }
 
