@@ -445,6 +445,41 @@ TEST_F(MllpServerTest, ReadingPausesAtMaxInflight) {
   }
 }
 
+// Replies given off the io threads are written there and then; what the
+// socket does not take at once (the reader is slow) must still arrive
+// whole and in order, through the event loop.
+TEST_F(MllpServerTest, LargeRepliesFromAnotherThreadArriveWholeAndInOrder) {
+  StartServer({}, [&](const MllpInbound&, MllpReply reply) { inbox_.Hold(std::move(reply)); });
+  const int fd = RawConnect(server_->port());
+  ASSERT_GE(fd, 0);
+  RawWrite(fd, MllpFrame("A") + MllpFrame("B") + MllpFrame("C"));
+  ASSERT_TRUE(WaitUntil([&] { return inbox_.count() == 3; }));
+  std::vector<std::string> bodies;
+  for (char ch : std::string("abc")) bodies.push_back(std::string(3 << 20, ch));  // 3 MiB each
+  auto held = inbox_.TakeHeld();
+  std::thread replier([&] {
+    // Answered last-first: the first two wait for the first.
+    held[2](bodies[2]);
+    held[1](bodies[1]);
+    held[0](bodies[0]);
+  });
+  std::this_thread::sleep_for(200ms);  // the socket buffers fill before anything is read
+  const std::string want = MllpFrame(bodies[0]) + MllpFrame(bodies[1]) + MllpFrame(bodies[2]);
+  timeval tv{10, 0};  // a lost write fails the test instead of hanging it
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  std::string got;
+  std::vector<char> buf(1 << 16);
+  while (got.size() < want.size()) {
+    const ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+    if (n <= 0) break;
+    got.append(buf.data(), static_cast<size_t>(n));
+  }
+  replier.join();
+  ::close(fd);
+  ASSERT_EQ(got.size(), want.size());
+  EXPECT_TRUE(got == want) << "reply bytes differ";
+}
+
 TEST_F(MllpServerTest, ConnectionsOverTheLimitAreRefused) {
   MllpServerOptions opts;
   opts.max_connections = 2;
