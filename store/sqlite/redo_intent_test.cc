@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "store/sqlite/redo_test_util.h"
 #include "store/store.h"
 
 namespace hie {
@@ -21,20 +22,7 @@ namespace fs = std::filesystem;
 
 constexpr uint8_t kKind = 7;
 
-NewMessage Msg(int i) {
-  NewMessage m;
-  m.facility_id = "F1";
-  m.dedupe_key = "C" + std::to_string(i);
-  m.control_id = m.dedupe_key;
-  m.message_type = "ADT^A01";
-  m.content_type = "application/hl7-v2";
-  m.source = "mllp";
-  m.raw = "MSH|^~\\&|X|F1|||20240101||ADT^A01|" + m.control_id + "|P|2.4\r";
-  m.response = "ACK " + m.control_id;
-  m.received_at_ms = 1000 + i;
-  m.status = MessageStatus::kQueued;
-  return m;
-}
+using redo_test::Msg;
 
 // What both the live fn and the replayer do for intent `i`; odd hundreds
 // fail after writing (their savepoint must undo it, their intent be
@@ -102,16 +90,7 @@ class RedoIntentTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
   // Every write is in the redo log only (so the open below must redo it).
-  void ExpectNothingCommitted() {
-    sqlite3* raw = nullptr;
-    ASSERT_EQ(sqlite3_open_v2(db_.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-    sqlite3_stmt* q = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(raw, "SELECT count(*) FROM messages", -1, &q, nullptr), SQLITE_OK);
-    ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-    EXPECT_EQ(sqlite3_column_int(q, 0), 0);
-    sqlite3_finalize(q);
-    sqlite3_close(raw);
-  }
+  void ExpectNothingCommitted() { EXPECT_EQ(redo_test::CommittedMessages(db_), 0); }
   std::string dir_, db_;
 };
 

@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "store/sqlite/redo_log.h"
+#include "store/sqlite/redo_test_util.h"
 #include "store/store.h"
 
 namespace hie {
@@ -31,23 +32,7 @@ class TempDir {
   std::string path_;
 };
 
-NewMessage Msg(int i) {
-  NewMessage m;
-  m.facility_id = "F1";
-  m.dedupe_key = "C" + std::to_string(i);
-  m.control_id = m.dedupe_key;
-  m.message_type = "ADT^A01";
-  m.content_type = "application/hl7-v2";
-  m.source = "mllp";
-  m.peer = "127.0.0.1:1";
-  m.charset = "UNICODE UTF-8";
-  m.patient_key = "p" + std::to_string(i % 7);
-  m.raw = "MSH|^~\\&|X|F1|||20240101||ADT^A01|" + m.control_id + "|P|2.4\r";
-  m.response = "ACK " + m.control_id;
-  m.received_at_ms = 1000 + i;
-  m.status = MessageStatus::kQueued;
-  return m;
-}
+using redo_test::Msg;
 
 TEST(RedoLog, Crc32IsTheStandardOne) {
   EXPECT_EQ(sqlite::Crc32(0, "123456789", 9), 0xCBF43926u);
@@ -202,14 +187,7 @@ TEST(RedoLog, AcknowledgedWritesSurviveADeathWithTheTransactionOpen) {
   ASSERT_EQ(WEXITSTATUS(wstatus), 0);
   // Nothing reached the database; everything is in the log.
   {
-    sqlite3* raw = nullptr;
-    ASSERT_EQ(sqlite3_open_v2(db.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-    sqlite3_stmt* q = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(raw, "SELECT count(*) FROM messages", -1, &q, nullptr), SQLITE_OK);
-    ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
-    EXPECT_EQ(sqlite3_column_int(q, 0), 0);
-    sqlite3_finalize(q);
-    sqlite3_close(raw);
+    EXPECT_EQ(redo_test::CommittedMessages(db), 0);
     auto records = sqlite::RedoLog::ReadAll(db + "-redo");
     ASSERT_TRUE(records.ok());
     EXPECT_EQ(records->size(), static_cast<size_t>(kMessages + 1));
