@@ -418,8 +418,10 @@ void Intake::Commit(std::shared_ptr<NewMessage> m, std::shared_ptr<RouteDecision
                     Done done) {
   auto answer = std::make_shared<IntakeAnswer>();
   Store::PendingWrite w;
-  w.intent.kind = kIntent;
-  w.intent.bytes = EncodeIntent(*m, content_error, *decision, label);
+  if (store_.UsesIntents()) {  // else a copy of the message for nothing
+    w.intent.kind = kIntent;
+    w.intent.bytes = EncodeIntent(*m, content_error, *decision, label);
+  }
   w.fn = [m, answer, content_error, decision, label](WriteTxn& txn) -> Status {
     *answer = IntakeAnswer();  // a fn may run twice
     return IntakeWrite(*m, content_error, *decision, label, txn, *answer);

@@ -191,6 +191,9 @@ class Store {
     WriteIntent intent;  // optional: lets the store log the write before running it
   };
   virtual void WriteMany(std::vector<PendingWrite> writes);
+  // Whether this store makes use of WriteIntents (SQLite with durability
+  // full); writers may skip building them otherwise. Fixed once open.
+  virtual bool UsesIntents() const { return false; }
 
   // --- reads: snapshot reads, any thread ---
   virtual Result<MessageRecord> GetMessage(int64_t id) = 0;  // with raw; kNotFound

@@ -31,8 +31,8 @@
 #include "store/sqlite/redo_ops.h"
 #include "store/sqlite/sqlite_conn.h"
 #include "store/sqlite/sqlite_ops.h"
-#include "store/sqlite/sqlite_txn.h"
 #include "store/sqlite/sqlite_retention.h"
+#include "store/sqlite/sqlite_txn.h"
 #include "store/store.h"
 
 namespace hie {
@@ -212,6 +212,8 @@ class SqliteStore final : public Store {
     }
     if (done) done(Status(ErrorCode::kUnavailable, "存储已关闭 (store closed)", "Store::Write"));
   }
+
+  bool UsesIntents() const override { return syncer_ != nullptr; }
 
   void WriteMany(std::vector<PendingWrite> writes) override {
     {
