@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # End-to-end MLLP ingest benchmark: the hub (durability full and os) against
 # a reference peer (Medplum's @medplum/hl7 Hl7Server, parse + AA ACK, no
-# persistence), at 1, 8 and 64 connections, REPS repetitions each; prints
-# the median msgs/s, p50 and p99 ACK latency and the hub/peer ratio, and
-# appends every raw hie-load result to bench/results/ as JSON lines.
+# persistence), at 1, 8 and 64 connections, REPS repetitions each. The
+# three servers of a connection count run side by side and take turns in
+# each repetition, so every hub/peer ratio compares runs of the same minute.
+# Prints the median msgs/s, p50 and p99 ACK latency and the median of the
+# per-repetition hub/peer ratios, and appends every raw hie-load result to
+# bench/results/ as JSON lines.
 #
 #   bench/mllp_ingest.sh                  # full run (N=50000, warmup 2000, 3 reps)
 #   bench/mllp_ingest.sh --messages 5000 --reps 1 --peer-only
@@ -116,46 +119,30 @@ wait_peer_port() {
 }
 
 SUMMARY="$WORK/summary.tsv"   # target durability conns msgs/s p50 p99
+RATIOS="$WORK/ratios.tsv"     # durability conns rep hub/peer
 : >"$SUMMARY"
+: >"$RATIOS"
 
-# run_series TARGET DURABILITY PORT CONNS SERVER_LOG: REPS runs of hie-load.
-run_series() {
-  local target="$1" durability="$2" port="$3" conns="$4" server_log="$5"
-  local rates=() p50s=() p99s=() rep line rc
-  for rep in $(seq 1 "$REPS"); do
-    rc=0
-    line="$("$LOAD" --host 127.0.0.1 --port "$port" --messages "$MESSAGES" --warmup "$WARMUP" \
-      --connections "$conns" --window "$WINDOW" --type "$TYPE" --facility "$FACILITY" --json)" || rc=$?
-    printf '{"bench":"mllp_ingest","stamp":"%s","target":"%s","durability":"%s","rep":%d,"exit":%d,"result":%s}\n' \
-      "$STAMP" "$target" "$durability" "$rep" "$rc" "${line:-null}" >>"$RESULTS"
-    if ((rc != 0)) || [[ -z "$line" ]]; then
-      FAILED=1
-      log "FAILED: $target durability=$durability connections=$conns rep=$rep (exit $rc): ${line:-no output}"
-      [[ -f "$server_log" ]] && { log "last lines of the server log:"; tail -n 20 "$server_log" >&2; }
-    fi
-    [[ -n "$line" ]] || continue
-    rates+=("$(json_num "$line" msgs_per_s)")
-    p50s+=("$(json_num "$line" p50_ms)")
-    p99s+=("$(json_num "$line" p99_ms)")
-    log "$target durability=$durability connections=$conns rep=$rep: $(printf '%.0f' "${rates[-1]}") msgs/s p50 ${p50s[-1]} ms p99 ${p99s[-1]} ms"
+# The servers of the current connection count, by key ("full", "os",
+# "peer"): all run at once and take turns being measured.
+declare -A PIDS=() PORTS=() LOGS=()
+
+stop_all() {
+  local k
+  for k in "${!PIDS[@]}"; do
+    SERVER_PID="${PIDS[$k]}"
+    stop_server
   done
-  ((${#rates[@]})) || return 0
-  local m_rate m_p50 m_p99
-  m_rate="$(printf '%s\n' "${rates[@]}" | median)"
-  m_p50="$(printf '%s\n' "${p50s[@]}" | median)"
-  m_p99="$(printf '%s\n' "${p99s[@]}" | median)"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$durability" "$conns" "$m_rate" "$m_p50" "$m_p99" >>"$SUMMARY"
-  printf '{"bench":"mllp_ingest","stamp":"%s","target":"%s","durability":"%s","connections":%d,"messages":%d,"warmup":%d,"window":%d,"reps":%d,"median":{"msgs_per_s":%s,"p50_ms":%s,"p99_ms":%s}}\n' \
-    "$STAMP" "$target" "$durability" "$conns" "$MESSAGES" "$WARMUP" "$WINDOW" "${#rates[@]}" "$m_rate" "$m_p50" "$m_p99" >>"$RESULTS"
+  PIDS=() PORTS=() LOGS=()
 }
+cleanup() { stop_all; stop_server; rm -rf "$WORK"; }
+trap cleanup EXIT
 
-# --- the hub -----------------------------------------------------------------
-if ((RUN_HUB)); then
-  for durability in full os; do
-    for conns in $CONNS; do
-      dir="$WORK/hub-$durability-$conns"
-      mkdir -p "$dir/data"
-      cat >"$dir/hie.yaml" <<EOF
+start_hub() {  # DURABILITY CONNS
+  local durability="$1" conns="$2" dir port
+  dir="$WORK/hub-$durability-$conns"
+  mkdir -p "$dir/data"
+  cat >"$dir/hie.yaml" <<EOF
 hub: {name: bench, data_dir: $dir/data, store: sqlite, durability: $durability, log_level: warn}
 listen: {mllp: "127.0.0.1:0", http: "127.0.0.1:0"}
 facilities: [{id: $FACILITY, name: 县人民医院, kind: county}]
@@ -163,22 +150,20 @@ destinations: []
 routes: []
 $HUB_YAML
 EOF
-      "$HIE" serve --config "$dir/hie.yaml" --data-dir "$dir/data" >"$dir/hub.log" 2>&1 &
-      SERVER_PID=$!
-      if ! port="$(wait_hub_port "$dir/data/ports.json")"; then
-        log "the hub did not report its port in $dir/data/ports.json; its log:"
-        tail -n 40 "$dir/hub.log" >&2
-        exit 1
-      fi
-      log "hub durability=$durability on MLLP port $port (pid $SERVER_PID)"
-      run_series hub "$durability" "$port" "$conns" "$dir/hub.log"
-      stop_server
-    done
-  done
-fi
+  "$HIE" serve --config "$dir/hie.yaml" --data-dir "$dir/data" >"$dir/hub.log" 2>&1 &
+  SERVER_PID=$!
+  if ! port="$(wait_hub_port "$dir/data/ports.json")"; then
+    log "the hub did not report its port in $dir/data/ports.json; its log:"
+    tail -n 40 "$dir/hub.log" >&2
+    exit 1
+  fi
+  log "hub durability=$durability on MLLP port $port (pid $SERVER_PID)"
+  PIDS[$durability]=$SERVER_PID PORTS[$durability]=$port LOGS[$durability]="$dir/hub.log"
+  SERVER_PID=""
+}
 
-# --- the peer ----------------------------------------------------------------
-if ((RUN_PEER)); then
+start_peer() {
+  local port
   command -v node >/dev/null || { log "node is needed for the peer (apt-get install nodejs npm)"; exit 1; }
   if [[ ! -d "$PEERS/node_modules/@medplum/hl7" ]]; then
     log "installing the peer's npm packages"
@@ -190,11 +175,77 @@ if ((RUN_PEER)); then
     log "the medplum peer did not start:"; cat "$WORK/peer.log" >&2; exit 1
   fi
   log "medplum peer on port $port (pid $SERVER_PID)"
-  for conns in $CONNS; do
-    run_series medplum - "$port" "$conns" "$WORK/peer.log"
+  PIDS[peer]=$SERVER_PID PORTS[peer]=$port LOGS[peer]="$WORK/peer.log"
+  SERVER_PID=""
+}
+
+# run_one KEY CONNS REP: one hie-load run against target KEY; appends the
+# raw result and prints "msgs/s p50 p99" (nothing when it failed).
+run_one() {
+  local key="$1" conns="$2" rep="$3" target durability line rc=0
+  if [[ "$key" == peer ]]; then target=medplum durability=-; else target=hub durability="$key"; fi
+  line="$("$LOAD" --host 127.0.0.1 --port "${PORTS[$key]}" --messages "$MESSAGES" --warmup "$WARMUP" \
+    --connections "$conns" --window "$WINDOW" --type "$TYPE" --facility "$FACILITY" --json)" || rc=$?
+  printf '{"bench":"mllp_ingest","stamp":"%s","target":"%s","durability":"%s","connections":%d,"rep":%d,"exit":%d,"result":%s}\n' \
+    "$STAMP" "$target" "$durability" "$conns" "$rep" "$rc" "${line:-null}" >>"$RESULTS"
+  if ((rc != 0)) || [[ -z "$line" ]]; then
+    FAILED=1
+    log "FAILED: $target durability=$durability connections=$conns rep=$rep (exit $rc): ${line:-no output}"
+    log "last lines of the server log:"; tail -n 20 "${LOGS[$key]}" >&2
+    return 0
+  fi
+  local rate p50 p99
+  rate="$(json_num "$line" msgs_per_s)" p50="$(json_num "$line" p50_ms)" p99="$(json_num "$line" p99_ms)"
+  log "$target durability=$durability connections=$conns rep=$rep: $(printf '%.0f' "$rate") msgs/s p50 $p50 ms p99 $p99 ms"
+  echo "$rate $p50 $p99"
+}
+
+# --- the runs ----------------------------------------------------------------
+# Per connection count the targets run side by side and take turns within
+# each repetition (the order rotating), so that each hub/peer ratio compares
+# runs made in the same minute: this machine's speed drifts by tens of
+# percent over minutes, more than the differences measured.
+KEYS=()
+((RUN_HUB)) && KEYS+=(full os)
+((RUN_PEER)) && KEYS+=(peer)
+for conns in $CONNS; do
+  ((RUN_HUB)) && { start_hub full "$conns"; start_hub os "$conns"; }
+  ((RUN_PEER)) && start_peer
+  declare -A RATES=() P50S=() P99S=()
+  for rep in $(seq 1 "$REPS"); do
+    declare -A THIS=()
+    n=${#KEYS[@]}
+    for ((i = 0; i < n; i++)); do
+      key="${KEYS[$(((i + rep - 1) % n))]}"
+      out="$(run_one "$key" "$conns" "$rep")"
+      [[ -n "$out" ]] || continue
+      read -r rate p50 p99 <<<"$out"
+      THIS[$key]=$rate
+      RATES[$key]+="$rate " P50S[$key]+="$p50 " P99S[$key]+="$p99 "
+    done
+    if [[ -n "${THIS[peer]:-}" ]]; then
+      for d in full os; do
+        [[ -n "${THIS[$d]:-}" ]] || continue
+        printf '%s\t%s\t%s\t%s\n' "$d" "$conns" "$rep" \
+          "$(awk -v h="${THIS[$d]}" -v p="${THIS[peer]}" 'BEGIN { printf "%.3f", h / p }')" >>"$RATIOS"
+      done
+    fi
+    unset THIS
   done
-  stop_server
-fi
+  for key in "${KEYS[@]}"; do
+    [[ -n "${RATES[$key]:-}" ]] || continue
+    if [[ "$key" == peer ]]; then target=medplum durability=-; else target=hub durability="$key"; fi
+    m_rate="$(printf '%s\n' ${RATES[$key]} | median)"
+    m_p50="$(printf '%s\n' ${P50S[$key]} | median)"
+    m_p99="$(printf '%s\n' ${P99S[$key]} | median)"
+    runs=$(wc -w <<<"${RATES[$key]}")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$target" "$durability" "$conns" "$m_rate" "$m_p50" "$m_p99" >>"$SUMMARY"
+    printf '{"bench":"mllp_ingest","stamp":"%s","target":"%s","durability":"%s","connections":%d,"messages":%d,"warmup":%d,"window":%d,"reps":%d,"median":{"msgs_per_s":%s,"p50_ms":%s,"p99_ms":%s}}\n' \
+      "$STAMP" "$target" "$durability" "$conns" "$MESSAGES" "$WARMUP" "$WINDOW" "$runs" "$m_rate" "$m_p50" "$m_p99" >>"$RESULTS"
+  done
+  unset RATES P50S P99S
+  stop_all
+done
 
 # --- report ------------------------------------------------------------------
 echo
@@ -204,21 +255,20 @@ printf '%-8s %-10s %5s %10s %9s %9s\n' target durability conns msgs/s "p50 ms" "
 awk -F'\t' '{printf "%-8s %-10s %5s %10.0f %9.3f %9.3f\n", $1, $2, $3, $4, $5, $6}' "$SUMMARY"
 if ((RUN_HUB && RUN_PEER)); then
   echo
-  echo "hub/peer msgs/s"
-  awk -F'\t' '
-    $1 == "medplum" { peer[$3] = $4 }
-    $1 == "hub"     { hub[$2, $3] = $4; conns[$3] = 1 }
-    END {
-      for (c in conns) {
-        line = sprintf("  %3s connections:", c)
-        n = split("full os", ds, " ")
-        for (i = 1; i <= n; i++) {
-          k = ds[i] SUBSEP c
-          if ((k in hub) && (c in peer) && peer[c] > 0) line = line sprintf("  %s %.2fx", ds[i], hub[k] / peer[c])
-        }
-        print line
-      }
-    }' "$SUMMARY" | sort -n -k1
+  echo "hub/peer msgs/s: median of the per-repetition ratios, each pair run in the same minute [lowest-highest]"
+  for conns in $CONNS; do
+    line="$(printf '  %3s connections:' "$conns")"
+    for d in full os; do
+      r="$(awk -F'\t' -v d="$d" -v c="$conns" '$1 == d && $2 == c { print $4 }' "$RATIOS")"
+      [[ -n "$r" ]] || continue
+      m="$(median <<<"$r")"
+      lo="$(sort -g <<<"$r" | head -1)" hi="$(sort -g <<<"$r" | tail -1)"
+      line+="$(printf '  %s %.2fx [%.2f-%.2f]' "$d" "$m" "$lo" "$hi")"
+      printf '{"bench":"mllp_ingest","stamp":"%s","ratio":"%s/peer","connections":%d,"median":%s,"min":%s,"max":%s}\n' \
+        "$STAMP" "$d" "$conns" "$m" "$lo" "$hi" >>"$RESULTS"
+    done
+    echo "$line"
+  done
 fi
 echo
 echo "raw results: ${RESULTS#"$ROOT"/}"
