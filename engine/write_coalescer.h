@@ -5,8 +5,9 @@
 // in a second batch with a second fsync.
 //
 // Thread rules: Write() from any thread; the first write queued since the
-// last flush posts one flush to the io_context, which runs after the
-// handlers already queued (the rest of the turn). Writes are handed on in
+// last flush defers one flush to the io_context, which runs after the
+// handlers already queued (the rest of the turn), on an io thread already
+// awake. Writes are handed on in
 // the order queued. The io_context must outlive the coalescer and keep
 // running until it is destroyed (Hub stops the sources first).
 #pragma once
