@@ -1,5 +1,7 @@
 #include "core/env.h"
 
+#include <algorithm>
+
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -61,6 +63,19 @@ std::string FormatTimeMillis(int64_t millis) {
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<int>(millis % 1000));
   return buf;
+}
+
+int64_t ParseSinceMillis(std::string_view s) {
+  if (s.empty()) return -1;
+  if (std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    if (s.size() > 15) return -1;  // beyond year 33000: not a time
+    int64_t v = 0;
+    for (char c : s) v = v * 10 + (c - '0');
+    return v;
+  }
+  int64_t ms = ParseTimeMillis(s);
+  if (ms >= 0 && s.size() == 10) ms -= 8 * 3'600'000;  // a bare date: China midnight
+  return ms;
 }
 
 int64_t ParseTimeMillis(std::string_view s) {

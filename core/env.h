@@ -53,5 +53,10 @@ std::string FormatTimeMillis(int64_t millis);
 // Parses RFC 3339 / ISO 8601 ("2026-11-22", "2026-11-22T07:18:18Z",
 // "...+08:00") into epoch milliseconds; -1 when unreadable.
 int64_t ParseTimeMillis(std::string_view text);
+// What a `since` takes (the API's ?since=, retranslate's body): epoch
+// milliseconds (digits), a bare date "2026-11-22" meaning midnight China
+// time (UTC+8: a county thinks in its own days), or RFC 3339 as given;
+// -1 when empty or unreadable.
+int64_t ParseSinceMillis(std::string_view text);
 
 }  // namespace hie

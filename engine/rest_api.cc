@@ -105,13 +105,7 @@ std::string Base64(std::string_view in) {
   return out;
 }
 
-int64_t ParseSince(const std::string& s) {
-  if (s.empty()) return 0;
-  if (std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::stoll(s);
-  }
-  return ParseTimeMillis(s);
-}
+int64_t ParseSince(const std::string& s) { return s.empty() ? 0 : ParseSinceMillis(s); }
 
 constexpr const char* kDashboard = R"(<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>县域医共体平台 county-hie</title></head>

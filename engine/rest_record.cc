@@ -44,17 +44,8 @@ Result<int> LimitOf(const HttpRequest& req, int def, int max) {
   return static_cast<int>(std::min<int64_t>(*v, max));
 }
 
-// "2026-11-22" (China midnight), RFC 3339, or epoch ms; -1 unreadable.
-int64_t ParseSinceMs(const std::string& s) {
-  if (s.empty()) return 0;
-  if (std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    auto v = PositiveInt(s);
-    return v ? *v : -1;
-  }
-  int64_t ms = ParseTimeMillis(s);
-  if (ms >= 0 && s.size() == 10) ms -= 8 * 3'600'000;  // a bare date is a China day
-  return ms;
-}
+// Empty: no lower bound; else as ParseSinceMillis (-1 unreadable).
+int64_t ParseSinceMs(const std::string& s) { return s.empty() ? 0 : ParseSinceMillis(s); }
 
 json TimeOrNull(int64_t ms) { return ms == 0 ? json(nullptr) : json(FormatTimeMillis(ms)); }
 

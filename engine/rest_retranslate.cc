@@ -26,14 +26,7 @@ json Counts(const RetranslateCounts& c) {
 int64_t ParseSince(const json& v) {
   if (v.is_number_integer()) return v.get<int64_t>();
   if (!v.is_string()) return -1;
-  const std::string s = v.get<std::string>();
-  if (s.empty()) return -1;
-  if (std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return s.size() > 15 ? -1 : std::stoll(s);
-  }
-  int64_t ms = ParseTimeMillis(s);
-  if (ms >= 0 && s.size() == 10) ms -= 8 * 3'600'000;
-  return ms;
+  return ParseSinceMillis(v.get<std::string>());
 }
 
 }  // namespace
