@@ -61,7 +61,7 @@ const char* kWsLabReport = R"cda(<?xml version="1.0" encoding="UTF-8"?>
       </addr>
       <telecom value="13800000000"/>
       <patient classCode="PSN" determinerCode="INSTANCE">
-        <id root="2.16.156.10011.1.3" extension="610902199001011234"/>
+        <id root="2.16.156.10011.1.3" extension="610902199001011235"/>
         <name>欧阳晓明</name>
         <administrativeGenderCode code="1" codeSystem="2.16.156.10011.2.3.3.4" codeSystemName="诊断代码表(ICD-10)" displayName="男性"/>
         <birthTime value="19900101"/>
@@ -207,7 +207,7 @@ TEST(CdaReader, ReadsWsLabReportWithRealmElements) {
   bool id_card = false, mr = false;
   for (const auto& ident : p["identifier"]) {
     if (ident["system"] == "urn:oid:2.16.156.10011.1.3") {
-      id_card = ident["value"] == "610902199001011234";
+      id_card = ident["value"] == "610902199001011235";
     }
     if (ident["system"] == "local:pingan-hospital") {
       mr = ident["value"] == "MZ0001" && ident["type"]["coding"][0]["code"] == "MR";

@@ -276,7 +276,7 @@ class EmpiTest(H.HubTestCase):
         fhir_id = r.json()["id"]
         self.assertEqual(self.empi_of("CWS001", "F900"), v)
         xml = (GOLDEN / "cda" / "lab-report.glucose.cda.xml").read_bytes()
-        xml = with_doc_id(xml.replace(b"610902199001011234", card.encode()), H.new_control_id("D"))
+        xml = with_doc_id(xml.replace(b"610902199001011235", card.encode()), H.new_control_id("D"))
         r = self.hub.api("POST", "/api/v1/messages", xml,
                          {"Content-Type": "application/cda+xml", "X-Facility-Id": "WSY01"})
         self.assertEqual(r.status, 202, r)

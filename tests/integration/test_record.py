@@ -280,7 +280,7 @@ class RecordTest(H.HubTestCase):
 
     def test_5_documents_received_and_generated(self):
         xml = (GOLDEN / "cda" / "lab-report.glucose.cda.xml").read_bytes()
-        xml = with_doc_id(xml.replace(b"610902199001011234", CARD.encode()), H.new_control_id("D"))
+        xml = with_doc_id(xml.replace(b"610902199001011235", CARD.encode()), H.new_control_id("D"))
         r = self.hub.api("POST", "/api/v1/messages", xml,
                          {"Content-Type": "application/cda+xml", "X-Facility-Id": "WSY01"})
         self.assertEqual(r.status, 202, r)
