@@ -1,7 +1,6 @@
 #include "core/env.h"
 
 #include <algorithm>
-
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -110,8 +109,7 @@ int64_t ParseTimeMillis(std::string_view s) {
         ++p;
       } else if (s[p] == '+' || s[p] == '-') {
         int oh = 0, om = 0;
-        if (!ReadInt(s, p + 1, 2, oh) || s.size() < p + 6 || !ReadInt(s, p + 4, 2, om))
-          return -1;
+        if (!ReadInt(s, p + 1, 2, oh) || s.size() < p + 6 || !ReadInt(s, p + 4, 2, om)) return -1;
         offset_min = (oh * 60 + om) * (s[p] == '+' ? 1 : -1);
         p += 6;
       }

@@ -9,11 +9,11 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <memory>
-#include <thread>
-#include <future>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store/sqlite/redo_test_util.h"
@@ -95,6 +95,17 @@ class RedoIntentTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
   // Every write is in the redo log only (so the open below must redo it).
   void ExpectNothingCommitted() { EXPECT_EQ(redo_test::CommittedMessages(db_), 0); }
+  // Opens the store (which redoes the log) and lists its messages.
+  void Reopen(std::unique_ptr<Store>* store, std::vector<MessageRecord>* list) {
+    auto opened = OpenSqliteStore(Options(db_, true));
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    *store = std::move(opened).value();
+    MessageFilter f;
+    f.limit = 1000;
+    auto listed = (*store)->ListMessages(f);
+    ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+    *list = std::move(listed).value();
+  }
   std::string dir_, db_;
 };
 
@@ -117,28 +128,25 @@ TEST_F(RedoIntentTest, AnsweredIntentsAreRedoneAndFailedOnesAreNot) {
   ASSERT_EQ(rc, 0);
   ExpectNothingCommitted();
 
-  auto store = OpenSqliteStore(Options(db_, true));
-  ASSERT_TRUE(store.ok()) << store.status().ToString();
-  MessageFilter f;
-  f.limit = 1000;
-  auto list = (*store)->ListMessages(f);
-  ASSERT_TRUE(list.ok());
-  ASSERT_EQ(list->size(), 200u);
-  for (const auto& m : *list) {
+  std::unique_ptr<Store> store;
+  std::vector<MessageRecord> list;
+  ASSERT_NO_FATAL_FAILURE(Reopen(&store, &list));
+  ASSERT_EQ(list.size(), 200u);
+  for (const auto& m : list) {
     const int i = std::stoi(m.control_id.substr(1));
     EXPECT_EQ((i / 100) % 2, 0) << m.control_id << " failed but was redone";
   }
-  auto depths = (*store)->QueueDepths();
+  auto depths = store->QueueDepths();
   ASSERT_TRUE(depths.ok());
   EXPECT_EQ(depths->at("D1"), 34 + 33);  // multiples of 3 in 0..99 and 200..299
   // Dedupe holds for a redone write; new writes continue after it.
-  Status st = (*store)->WriteSync([](WriteTxn& txn) -> Status {
+  Status st = store->WriteSync([](WriteTxn& txn) -> Status {
     HIE_ASSIGN_OR_RETURN(auto hit, txn.FindByDedupeKey("F1", "C250"));
     if (!hit) return Status(ErrorCode::kNotFound, "C250 lost");
     return txn.InsertMessage(Msg(5000)).status();
   });
   EXPECT_TRUE(st.ok()) << st.ToString();
-  (*store)->Close();
+  store->Close();
 }
 
 TEST_F(RedoIntentTest, AnIntentWithoutItsReplayerIsRefused) {
@@ -217,15 +225,12 @@ TEST_F(RedoIntentTest, IntentsAndRecordedWritesFromTwoThreadsReplayInTheOrderThe
   close(pipefd[0]);
   ExpectNothingCommitted();
 
-  auto store = OpenSqliteStore(Options(db_, true));
-  ASSERT_TRUE(store.ok()) << store.status().ToString();
-  MessageFilter f;
-  f.limit = 1000;
-  auto list = (*store)->ListMessages(f);
-  ASSERT_TRUE(list.ok());
-  ASSERT_EQ(list->size(), 300u);
+  std::unique_ptr<Store> store;
+  std::vector<MessageRecord> list;
+  ASSERT_NO_FATAL_FAILURE(Reopen(&store, &list));
+  ASSERT_EQ(list.size(), 300u);
   std::map<std::string, int64_t> by_control;
-  for (const auto& m : *list) by_control[m.control_id] = m.id;
+  for (const auto& m : list) by_control[m.control_id] = m.id;
   for (int i = 0; i < 200; ++i) {
     EXPECT_EQ(by_control["C" + std::to_string(1000 + i)], live_ids[static_cast<size_t>(i)])
         << "recorded write " << i << " got another id after the replay";
@@ -233,7 +238,7 @@ TEST_F(RedoIntentTest, IntentsAndRecordedWritesFromTwoThreadsReplayInTheOrderThe
   for (int i = 0; i < 100; ++i) {
     EXPECT_EQ(by_control.count("C" + std::to_string(i)), 1u) << "intent " << i << " lost";
   }
-  (*store)->Close();
+  store->Close();
 }
 
 }  // namespace
