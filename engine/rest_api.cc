@@ -105,8 +105,6 @@ std::string Base64(std::string_view in) {
   return out;
 }
 
-int64_t ParseSince(const std::string& s) { return s.empty() ? 0 : ParseSinceMillis(s); }
-
 constexpr const char* kDashboard = R"(<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><title>县域医共体平台 county-hie</title></head>
 <body><h1>县域医共体健康信息平台 (county-hie)</h1>
@@ -119,6 +117,20 @@ constexpr const char* kDashboard = R"(<!doctype html>
 )";
 
 }  // namespace
+
+Status UnreadableSince(std::string_view shown, std::string_view where) {
+  return Status(ErrorCode::kInvalidArgument,
+                "无法识别的时间 (unreadable time) " + std::string(shown) +
+                    "；请用 2026-11-22、2026-11-22T08:00:00+08:00 或毫秒数 (epoch ms)",
+                std::string(where));
+}
+
+Result<int64_t> ParseSinceParam(std::string_view text, std::string_view where) {
+  if (text.empty()) return int64_t{0};
+  const int64_t ms = ParseSinceMillis(text);
+  if (ms < 0) return UnreadableSince("\"" + std::string(text) + "\"", where);
+  return ms;
+}
 
 HttpResponse ErrorResponse(const Status& st) {
   std::string text = st.message().empty() ? std::string(DefaultText(st.code())) : st.message();
@@ -339,14 +351,9 @@ HttpResponse RestApi::ListMessages(const HttpRequest& req) {
   }
   f.facility_id = req.Query("facility");
   f.message_type = req.Query("type");
-  std::string since = req.Query("since");
-  f.since_ms = ParseSince(since);
-  if (f.since_ms < 0) {
-    return ErrorResponse(Status(ErrorCode::kInvalidArgument,
-                                "无法识别的时间 (unreadable time) \"" + since +
-                                    "\"；请用 2026-11-22 或 2026-11-22T08:00:00+08:00",
-                                "since"));
-  }
+  auto since = ParseSinceParam(req.Query("since"), "since");
+  if (!since.ok()) return ErrorResponse(since.status());
+  f.since_ms = *since;
   std::string limit = req.Query("limit");
   if (!limit.empty()) {
     auto v = ParseId(limit);

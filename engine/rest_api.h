@@ -74,4 +74,10 @@ class RestApi {
 // {"error":{"code","message","where"}} with the status the error code maps to.
 HttpResponse ErrorResponse(const Status& st);
 
+// A `since` as every endpoint takes it (ParseSinceMillis: a date meaning
+// midnight China time, RFC 3339 or epoch ms); empty means no lower bound
+// (0). Unreadable: kInvalidArgument at `where`, one text for all of them.
+Result<int64_t> ParseSinceParam(std::string_view text, std::string_view where);
+Status UnreadableSince(std::string_view shown, std::string_view where);
+
 }  // namespace hie

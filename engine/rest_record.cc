@@ -44,9 +44,6 @@ Result<int> LimitOf(const HttpRequest& req, int def, int max) {
   return static_cast<int>(std::min<int64_t>(*v, max));
 }
 
-// Empty: no lower bound; else as ParseSinceMillis (-1 unreadable).
-int64_t ParseSinceMs(const std::string& s) { return s.empty() ? 0 : ParseSinceMillis(s); }
-
 json TimeOrNull(int64_t ms) { return ms == 0 ? json(nullptr) : json(FormatTimeMillis(ms)); }
 
 class Reader {
@@ -229,12 +226,9 @@ class Reader {
     f.code = req_.Query("code");
     f.facility_id = req_.Query("facility");
     const std::string since = req_.Query("since");
-    f.since_ms = ParseSinceMs(since);
-    if (f.since_ms < 0) {
-      return Fail(Invalid("无法识别的时间 (unreadable time) \"" + since +
-                              "\"；请用 2026-11-22、RFC 3339 或毫秒数 (epoch ms)",
-                          "since"));
-    }
+    auto since_ms = ParseSinceParam(since, "since");
+    if (!since_ms.ok()) return Fail(since_ms.status());
+    f.since_ms = *since_ms;
     const std::string hist = req_.Query("history");
     f.include_history = hist == "1" || hist == "true";
     auto limit = LimitOf(req_, 100, 1000);

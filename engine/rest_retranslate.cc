@@ -73,12 +73,7 @@ HttpResponse HandleRetranslate(Retranslator* r, const HttpRequest& req) {
                                 "缺少必填字段 (required field missing): since", "/since"));
   }
   const int64_t since = ParseSince(*it);
-  if (since < 0) {
-    return ErrorResponse(Status(ErrorCode::kInvalidArgument,
-                                "无法识别的时间 (unreadable time) " + it->dump() +
-                                    "；请用 2026-11-22 或 2026-11-22T08:00:00+08:00",
-                                "/since"));
-  }
+  if (since < 0) return ErrorResponse(UnreadableSince(it->dump(), "/since"));
   auto started = r->Start(since);
   if (!started.ok()) {
     return ErrorResponse(started.status());

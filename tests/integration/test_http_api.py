@@ -126,6 +126,22 @@ class HttpApiTest(H.HubTestCase):
     def test_unknown_message_404(self):
         self.assertApiError(self.hub.api("GET", "/api/v1/messages/987654321"), 404)
 
+    def test_list_since_reads_every_form_and_refuses_the_rest(self):
+        msg, _ = H.oru(facility="CWS001", patient=H.Patient(40))
+        mid = self.hub.post_hl7(msg, "CWS001").json()["id"]
+        self.hub.wait_status(mid, "FILTERED")
+        for since in ("2000-01-01", "2000-01-01T00:00:00%2B08:00", "946656000000"):
+            page = self.hub.api("GET", f"/api/v1/messages?since={since}&limit=1000")
+            self.assertEqual(page.status, 200, page)
+            self.assertIn(mid, [m["id"] for m in page.json()["messages"]], since)
+        future = self.hub.api("GET", "/api/v1/messages?since=2999-01-01").json()["messages"]
+        self.assertEqual(future, [])
+        for bad in ("yesterday", "12345678901234567890", "2026-13-01"):
+            err = self.assertApiError(self.hub.api("GET", f"/api/v1/messages?since={bad}"), 400)
+            self.assertEqual(err["where"], "since", err)
+            # the answer names every form that is read, as the record's ?since= does
+            self.assertIn("epoch ms", err["message"], err)
+
     def test_list_filters_newest_first(self):
         ids = []
         for i in range(3):

@@ -382,7 +382,10 @@ class RecordTest(H.HubTestCase):
         self.assertEqual(seen, all_ids)
         self.get(f"/api/v1/patients/{self.empi}/lab-results?cursor=nonsense", expect=400)
         self.get(f"/api/v1/patients/{self.empi}/lab-results?limit=0", expect=400)
-        self.get(f"/api/v1/patients/{self.empi}/lab-results?since=yesterday", expect=400)
+        err = self.get(f"/api/v1/patients/{self.empi}/lab-results?since=yesterday",
+                       expect=400).json()["error"]
+        self.assertEqual(err["where"], "since", err)
+        self.assertIn("epoch ms", err["message"], err)
 
     def test_9_cli_tables(self):
         api = self.hub.api_url()

@@ -171,6 +171,7 @@ class TerminologyStoreTest(unittest.TestCase):
         rc, out, err = self.retranslate("--since", "昨天")
         self.assertEqual(rc, 2, out + err)
         self.assertIn("/since", err)
+        self.assertIn("epoch ms", err)
         r = self.hub.api("POST", "/api/v1/terminology/retranslate", {})
         self.assertEqual(r.status, 400, r)
         self.assertEqual(r.json()["error"]["where"], "/since")
