@@ -150,6 +150,10 @@ struct StoreOptions {
   // 64 connections. A read still sees every completed write (it asks for
   // a commit first).
   int commit_interval_ms = 50;
+  // SQLite: the WAL length in 4 KiB frames at which the writer starts the
+  // WAL over once the checkpointer has copied it (checkpointer.h); tests
+  // lower it.
+  int wal_restart_frames = 16384;
   Env* env = nullptr;                  // clock; Env::Default() when null
   MetricsRegistry* metrics = nullptr;  // commit batch size/latency when set
   // PostgreSQL (several nodes on one database): how long a delivery that

@@ -102,6 +102,9 @@ class Conn {
   sqlite3* db() const { return db_; }
   // Whether this connection's WAL writes are gathered (wal_vfs.h).
   bool wal_coalescing() const { return wal_coalescing_; }
+  // How long the busy handler retries before SQLITE_BUSY (ConnOptions).
+  void set_busy_timeout_ms(int ms) { busy_timeout_ms_ = ms; }
+  int busy_timeout_ms() const { return busy_timeout_ms_; }
 
   // A cached statement for SQL with static storage (a constant); keyed by
   // address, so the lookup costs one hash of a pointer.

@@ -8,12 +8,14 @@
 // visible.
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <optional>
@@ -25,6 +27,7 @@
 #include "core/log.h"
 #include "core/posted_batch.h"
 #include "core/thread.h"
+#include "store/sqlite/checkpointer.h"
 #include "store/sqlite/file_syncer.h"
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/redo_log.h"
@@ -100,74 +103,6 @@ class ReaderPool {
   int open_ = 0;
 };
 
-// Copies WAL frames back into the database file on its own connection and
-// thread, so the writer does not spend its time on checkpoints. PASSIVE
-// checkpoints neither wait for nor block the writer or readers.
-class Checkpointer {
- public:
-  explicit Checkpointer(std::unique_ptr<Conn> c) : conn_(std::move(c)) {
-    thread_ = std::thread([this] {
-      NameThisThread("hie-checkpoint");
-      Loop();
-    });
-  }
-  ~Checkpointer() { Stop(); }
-
-  // Asks for a pass; cheap, callable from the writer's WAL hook.
-  void Poke() {
-    {
-      std::lock_guard lock(mu_);
-      requested_ = true;
-    }
-    cv_.notify_one();
-  }
-
-  void Stop() {
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_one();
-    if (thread_.joinable()) thread_.join();
-    conn_.reset();
-  }
-
- private:
-  void Loop() {
-    for (;;) {
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [&] { return requested_ || stop_; });
-        if (stop_) return;
-        requested_ = false;
-      }
-      int rc = sqlite3_wal_checkpoint_v2(conn_->db(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                                         nullptr);
-      if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY) {
-        HIE_LOG_WARN("store: background checkpoint failed: {}", sqlite3_errmsg(conn_->db()));
-      }
-      // At most one pass every kPause: a pass syncs the WAL (16 MB or more
-      // at once) and copies pages into the database file, and under load
-      // that disk and CPU work is taken from the syncs ACKs wait on. A page
-      // rewritten many times meanwhile is copied once. 2 s rather than
-      // 500 ms: at 64 connections p99 ACK latency 11.2 -> 7.9 ms (median of
-      // 7 alternating pairs; 13 of 14 pairs better over two rounds), rate
-      // unchanged or better (docs/architecture.md, Store).
-      std::unique_lock lock(mu_);
-      cv_.wait_for(lock, kPause, [&] { return stop_; });
-      if (stop_) return;
-    }
-  }
-
-  static constexpr std::chrono::milliseconds kPause{2000};
-  std::unique_ptr<Conn> conn_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool requested_ = false;
-  bool stop_ = false;
-  std::thread thread_;
-};
-
 class SqliteStore final : public Store {
  public:
   // With `redo` (see redo_log.h; OpenSqliteStore always gives one) batches
@@ -181,12 +116,20 @@ class SqliteStore final : public Store {
         env_(o.env != nullptr ? *o.env : Env::Default()),
         writer_conn_(std::move(writer)),
         readers_(o.path),
-        checkpointer_(std::move(checkpoint_conn)),
+        wal_limits_(sqlite::WalLimits::ForRestartAt(o.wal_restart_frames)),
+        checkpointer_(std::move(checkpoint_conn), wal_limits_),
         redo_(std::move(redo)),
         seq_(last_seq),
         commit_interval_(std::max(1, o.commit_interval_ms)) {
     if (redo_ && opts_.durable_full) syncer_ = std::make_unique<sqlite::FileSyncer>(redo_->path());
     sqlite3_wal_hook(writer_conn_->db(), &SqliteStore::WalHook, this);
+    checkpointer_.SetOnCaughtUp([this] {
+      {
+        std::lock_guard lock(mu_);
+        restart_ready_ = true;
+      }
+      cv_.notify_one();
+    });
     if (opts_.max_batch < 1) opts_.max_batch = 1;
     if (o.metrics != nullptr) {
       batch_hist_ =
@@ -196,6 +139,9 @@ class SqliteStore final : public Store {
           "hie_store_commit_seconds", "Group commit time: running the batch's writes until durable",
           {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1});
       commits_ = &o.metrics->GetCounter("hie_store_commits_total", "Group commits");
+      wal_restarts_ = &o.metrics->GetCounter(
+          "hie_store_wal_restarts_total",
+          "WAL restarts: every frame copied into the database file, writing starts over");
     }
     writer_ = std::thread([this] {
       NameThisThread("hie-writer");
@@ -417,11 +363,13 @@ class SqliteStore final : public Store {
     std::vector<Status> results;
     for (;;) {
       bool fresh = false;
+      bool restart = false;
       bool ending = false;
       {
         std::unique_lock lock(mu_);
         auto ready = [&] {
-          return !queue_.empty() || closing_ || fresh_requested_ || !maint_.empty();
+          return !queue_.empty() || closing_ || fresh_requested_ || restart_ready_ ||
+                 !maint_.empty();
         };
         if (txn_open_) {
           cv_.wait_until(lock, open_since_ + commit_interval_, ready);
@@ -433,13 +381,16 @@ class SqliteStore final : public Store {
         queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
         fresh = fresh_requested_;
         fresh_requested_ = false;
+        restart = restart_ready_;
+        restart_ready_ = false;
         ending = closing_ && queue_.empty();
       }
       const bool idle = batch.empty();
       if (!idle) RunAndComplete(batch, results);
       // Durable mode commits the open transaction when idle, when it has
-      // been open long enough, when a reader waits, or at the end.
-      if (txn_open_ && (idle || fresh || ending || uncommitted_ >= kMaxUncommitted ||
+      // been open long enough, when a reader waits, when the checkpointer
+      // has caught up (MaybeCheckpointHere), or at the end.
+      if (txn_open_ && (idle || fresh || restart || ending || uncommitted_ >= kMaxUncommitted ||
                         std::chrono::steady_clock::now() - open_since_ >= commit_interval_)) {
         CommitOpen();
       } else if (fresh) {
@@ -539,21 +490,27 @@ class SqliteStore final : public Store {
   // After each commit, on the writer thread: `frames` are in the WAL now.
   static int WalHook(void* self_ptr, sqlite3*, const char*, int frames) {
     auto* self = static_cast<SqliteStore*>(self_ptr);
-    if (frames >= kForceCheckpointFrames) {
-      self->force_checkpoint_ = true;
-    } else if (frames >= kCheckpointFrames) {
-      self->checkpointer_.Poke();
-    }
+    self->wal_frames_ = frames;
+    if (frames >= self->wal_limits_.pass) self->checkpointer_.Poke();
     return SQLITE_OK;
   }
 
+  // Between transactions, on the writer: restarts a long WAL (see
+  // checkpointer.h) right after the checkpointer caught up, when little is
+  // left to copy, or, if it never catches up, once the WAL is far too long.
   void MaybeCheckpointHere() {
-    if (!force_checkpoint_ || txn_open_) return;
-    // The background checkpointer has not kept up: checkpoint here, between
-    // batches, so the next BEGIN can restart the WAL.
-    force_checkpoint_ = false;
-    (void)sqlite3_wal_checkpoint_v2(writer_conn_->db(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                                    nullptr);
+    if (txn_open_ || wal_frames_ < wal_limits_.restart) return;
+    const int at = checkpointer_.TakeCaughtUp();
+    const bool fresh = at > 0 && wal_frames_ - at <= wal_limits_.fresh_tail;
+    if (!fresh && wal_frames_ < next_forced_frames_) return;
+    if (sqlite::RestartWal(*writer_conn_, kRestartWaitMs) == SQLITE_OK) {
+      wal_frames_ = 0;
+      next_forced_frames_ = wal_limits_.forced;
+      if (wal_restarts_ != nullptr) wal_restarts_->Inc();
+    } else {
+      // A long read or another writer: try again a while later.
+      next_forced_frames_ = wal_frames_ + wal_limits_.pass;
+    }
   }
 
   // Marks the store unusable: the open transaction (if any) is gone from
@@ -826,8 +783,9 @@ class SqliteStore final : public Store {
   // Retention: messages per step, and the pause between steps.
   static constexpr int kRetentionStep = 200;
   static constexpr std::chrono::milliseconds kRetentionPause{10};
-  static constexpr int kCheckpointFrames = 4000;        // ~16 MB of WAL
-  static constexpr int kForceCheckpointFrames = 65536;  // ~256 MB
+  // How long a restart waits for another writer or an old reader: the
+  // writer's batches (and their ACKs) wait meanwhile.
+  static constexpr int kRestartWaitMs = 5;
   // Durable mode: how many writes the open transaction gathers at most, and
   // the log size that starts it over (the time limit is in opts_).
   static constexpr size_t kMaxUncommitted = 8192;
@@ -843,7 +801,8 @@ class SqliteStore final : public Store {
   Env& env_;
   std::unique_ptr<Conn> writer_conn_;
   ReaderPool readers_;
-  Checkpointer checkpointer_;
+  const sqlite::WalLimits wal_limits_;
+  sqlite::Checkpointer checkpointer_;
   std::optional<sqlite::RedoLog> redo_;
   std::unique_ptr<sqlite::FileSyncer> syncer_;  // durability full only
   // Writer thread only:
@@ -852,11 +811,13 @@ class SqliteStore final : public Store {
   bool txn_open_ = false;
   std::chrono::steady_clock::time_point open_since_;
   size_t uncommitted_ = 0;
-  bool force_checkpoint_ = false;
+  int wal_frames_ = 0;  // writer thread only (WalHook runs on it)
+  int next_forced_frames_ = wal_limits_.forced;
   Status broken_;
   Histogram* batch_hist_ = nullptr;
   Histogram* commit_hist_ = nullptr;
   Counter* commits_ = nullptr;
+  Counter* wal_restarts_ = nullptr;
 
   std::mutex mu_;                       // guards what follows
   std::condition_variable cv_;          // writer: work, close or a reader waits
@@ -865,6 +826,7 @@ class SqliteStore final : public Store {
   std::deque<Maint> maint_;  // maintenance steps for the writer (retention)
   bool closing_ = false;
   bool fresh_requested_ = false;
+  bool restart_ready_ = false;
   bool writer_done_ = false;
   uint64_t issued_seq_ = 0;   // batches run
   uint64_t visible_seq_ = 0;  // batches committed to SQLite
