@@ -94,8 +94,13 @@ Result<std::unique_ptr<Conn>> Conn::Open(const std::string& path, const ConnOpti
     pragmas += "PRAGMA query_only=1;";
   } else {
     // WAL: readers never block the writer nor each other. After a WAL reset
-    // the file is cut back to 64 MiB.
-    pragmas += "PRAGMA journal_mode=WAL;PRAGMA journal_size_limit=67108864;";
+    // the file is cut back to 256 MiB. Not to 64 MiB: under load the WAL
+    // starts over every ~64 MB (checkpointer.h) and reaches about 150, and
+    // cutting it back each time (an ftruncate of up to 24 ms on the
+    // writer, then the blocks allocated again) cost p99: 16.1/16.3/15.8/
+    // 24.2 ms against 14.5/13.7/13.4/20.0 with no cut, 120,000 messages
+    // at 64 connections.
+    pragmas += "PRAGMA journal_mode=WAL;PRAGMA journal_size_limit=268435456;";
     pragmas +=
         o.auto_checkpoint ? "PRAGMA wal_autocheckpoint=4000;" : "PRAGMA wal_autocheckpoint=0;";
     pragmas += o.durable_full ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;";

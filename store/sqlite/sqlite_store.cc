@@ -507,6 +507,15 @@ class SqliteStore final : public Store {
       wal_frames_ = 0;
       next_forced_frames_ = wal_limits_.forced;
       if (wal_restarts_ != nullptr) wal_restarts_->Inc();
+      // Every record is committed (no transaction is open) and the restart
+      // synced the WAL and the database: the redo log can start over
+      // without the WAL sync of CommitOpen, which stalled the writer for
+      // 40-100 ms under load.
+      if (redo_ && redo_->size() > 0) {
+        if (Status s = redo_->Truncate(); !s.ok()) {
+          HIE_LOG_WARN("store: redo log not emptied: {}", s.ToString());
+        }
+      }
     } else {
       // A long read or another writer: try again a while later.
       next_forced_frames_ = wal_frames_ + wal_limits_.pass;
@@ -789,7 +798,10 @@ class SqliteStore final : public Store {
   // Durable mode: how many writes the open transaction gathers at most, and
   // the log size that starts it over (the time limit is in opts_).
   static constexpr size_t kMaxUncommitted = 8192;
-  static constexpr uint64_t kRedoMaxBytes = 32ull << 20;
+  // The redo log starts over at each WAL restart (MaybeCheckpointHere);
+  // this is the fallback when restarts do not come. A start after a crash
+  // replays what the log holds.
+  static constexpr uint64_t kRedoMaxBytes = 128ull << 20;
   static constexpr char kBegin[] = "BEGIN IMMEDIATE";
   static constexpr char kSavepoint[] = "SAVEPOINT w";
   static constexpr char kRollbackTo[] = "ROLLBACK TO w";
