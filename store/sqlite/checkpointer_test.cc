@@ -9,7 +9,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -23,20 +22,7 @@
 namespace hie {
 namespace {
 
-namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/hie-ckpt-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using redo_test::TempDir;
 
 // The WAL header's checkpoint sequence number: SQLite adds one each time
 // the WAL starts over. -1 while there is no header.

@@ -1,14 +1,33 @@
-// Helpers of the redo log tests: a NewMessage (facility F1, control id
-// C<i>) and the count of messages SQLite itself holds (without a replay).
+// Helpers of the SQLite store's tests: a temporary directory, a NewMessage
+// (facility F1, control id C<i>) and the count of messages SQLite itself
+// holds (without a replay).
 #pragma once
 
 #include <sqlite3.h>
+#include <stdlib.h>
 
+#include <filesystem>
 #include <string>
 
 #include "core/message.h"
 
 namespace hie::redo_test {
+
+// A fresh directory under /tmp, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/hie-sqlite-XXXXXX";
+    path_ = mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(path_); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 inline NewMessage Msg(int i) {
   NewMessage m;

@@ -8,29 +8,16 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <filesystem>
 #include <string>
 #include <thread>
 
+#include "store/sqlite/redo_test_util.h"
 #include "store/sqlite/sqlite_conn.h"
 
 namespace hie::sqlite {
 namespace {
 
-namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/hie-walvfs-XXXXXX";
-    path_ = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using redo_test::TempDir;
 
 ConnOptions Writer() {
   ConnOptions o;
