@@ -40,7 +40,7 @@ Status SyncFile(const std::string& path) {
 }
 
 FileSyncer::FileSyncer(std::string path, int threads)
-    : path_(std::move(path)), threads_(threads < 1 ? 1 : threads), fds_(threads_ + 1, -1) {
+    : path_(std::move(path)), threads_(threads < 1 ? 1 : threads), fds_(threads_, -1) {
   for (int i = 0; i < threads_; ++i) {
     threads_v_.emplace_back([this, i] {
       NameThisThread("hie-fsync");
@@ -68,16 +68,6 @@ void FileSyncer::After(std::vector<Pending> batch) {
   const uint64_t gen = ++handed_;
   for (auto& p : batch) queue_.push_back({gen, std::move(p)});
   if (running_ < threads_) cv_.notify_one();
-}
-
-bool FileSyncer::SyncHereIfIdle(std::vector<Pending>& batch) {
-  std::unique_lock lock(mu_);
-  if (running_ > 0 || !queue_.empty()) return false;
-  const uint64_t gen = ++handed_;
-  for (auto& p : batch) queue_.push_back({gen, std::move(p)});
-  batch.clear();
-  SyncAndComplete(lock, threads_);  // the caller's own descriptor
-  return true;
 }
 
 Status FileSyncer::Broken() const {

@@ -23,9 +23,9 @@
 // writeback error that happened meanwhile (the kernel reports one to each
 // open file once).
 //
-// Thread rules: After(), SyncHereIfIdle() and Broken() from any thread (the
-// store's writer); callbacks run on a syncer thread or the caller of
-// SyncHereIfIdle, one batch at a time, in the order handed in. Stop() drains
+// Thread rules: After() and Broken() from any thread (the store's writer);
+// callbacks run on a syncer thread, one batch at a time, in the order
+// handed in. Stop() drains
 // and joins; it must not be called from a callback.
 #pragma once
 
@@ -59,10 +59,6 @@ class FileSyncer {
 
   // Calls each pending's done after a sync that starts after this call.
   void After(std::vector<Pending> batch);
-  // When the syncer holds nothing: syncs on the calling thread and completes
-  // `batch` here, returning true (for the writer when no further writes wait:
-  // one thread hand-off less). Otherwise returns false, `batch` untouched.
-  bool SyncHereIfIdle(std::vector<Pending>& batch);
   // Non-OK once a sync failed; the writer then refuses new batches.
   Status Broken() const;
   // Syncs and completes everything handed in, then ends the threads.
@@ -85,7 +81,7 @@ class FileSyncer {
 
   const std::string path_;
   const int threads_;
-  std::vector<int> fds_;    // one per slot (the last one for SyncHereIfIdle); slot owner only
+  std::vector<int> fds_;    // one per slot; slot owner only
   std::mutex complete_mu_;  // one thread completes at a time, in order
 
   mutable std::mutex mu_;  // guards what follows

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -49,10 +50,6 @@ TEST(FileSyncerTest, BatchesCompleteOnceInOrderWithSyncsInParallel) {
                          },
                          Status::Ok()});
       }
-      if (i % 50 == 0) {
-        // Now and then the caller syncs itself when nothing is pending.
-        if (syncer.SyncHereIfIdle(batch)) continue;
-      }
       syncer.After(std::move(batch));
       if (i % 7 == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
@@ -65,19 +62,19 @@ TEST(FileSyncerTest, BatchesCompleteOnceInOrderWithSyncsInParallel) {
   std::remove(path.c_str());
 }
 
-TEST(FileSyncerTest, AFnsOwnErrorIsKeptAndIdleSyncsHere) {
+TEST(FileSyncerTest, AFnsOwnErrorIsKeptAndTheCallbacksRunOnASyncer) {
   const std::string path = TempFile();
   FileSyncer syncer(path, 2);
-  Status got;
+  std::promise<Status> got;
+  std::promise<bool> on_syncer;
   std::vector<FileSyncer::Pending> batch;
+  batch.push_back({[&](const Status& st) { got.set_value(st); },
+                   Status(ErrorCode::kInvalidArgument, "refused")});
   batch.push_back(
-      {[&](const Status& st) { got = st; }, Status(ErrorCode::kInvalidArgument, "refused")});
-  const auto caller = std::this_thread::get_id();
-  std::thread::id ran_on;
-  batch.push_back({[&](const Status&) { ran_on = std::this_thread::get_id(); }, Status::Ok()});
-  ASSERT_TRUE(syncer.SyncHereIfIdle(batch));  // nothing pending: synced and completed here
-  EXPECT_EQ(got.code(), ErrorCode::kInvalidArgument);
-  EXPECT_EQ(ran_on, caller);
+      {[&](const Status&) { on_syncer.set_value(syncer.OnSyncerThread()); }, Status::Ok()});
+  syncer.After(std::move(batch));
+  EXPECT_EQ(got.get_future().get().code(), ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(on_syncer.get_future().get());
   syncer.Stop();
   std::remove(path.c_str());
 }

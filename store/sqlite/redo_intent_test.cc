@@ -241,5 +241,73 @@ TEST_F(RedoIntentTest, IntentsAndRecordedWritesFromTwoThreadsReplayInTheOrderThe
   store->Close();
 }
 
+// A plain write handed in among intent writes (an EMPI trace among intake
+// messages) must not take them off the intent path: the writer splits the
+// hand-off into runs, in order. Every intent is then in the log as an
+// intent, redone by its replayer, and the recorded writes between them
+// replay with their live ids.
+TEST_F(RedoIntentTest, APlainWriteAmongIntentsLeavesThemOnTheIntentPath) {
+  std::vector<int64_t> live_ids(30, 0);
+  int pipefd[2];
+  ASSERT_EQ(pipe(pipefd), 0);
+  const int rc = InChild([&] {
+    close(pipefd[0]);
+    auto store = OpenSqliteStore(Options(db_, true));
+    if (!store.ok()) return 3;
+    std::vector<std::promise<Status>> done(90);
+    std::vector<Store::PendingWrite> writes;
+    for (int k = 0; k < 90; ++k) {
+      Store::PendingWrite w;
+      if (k % 3 == 2) {  // plain: control ids C1000..C1029
+        const int j = k / 3;
+        w.fn = [j, id = &live_ids[static_cast<size_t>(j)]](WriteTxn& txn) -> Status {
+          HIE_ASSIGN_OR_RETURN(*id, txn.InsertMessage(Msg(1000 + j)));
+          return Status::Ok();
+        };
+      } else {  // intents 0..59
+        const int i = k - k / 3;
+        w.fn = [i](WriteTxn& txn) { return Apply(i, txn); };
+        w.intent = {kKind, std::to_string(i)};
+      }
+      w.done = [p = &done[static_cast<size_t>(k)]](const Status& st) { p->set_value(st); };
+      writes.push_back(std::move(w));
+    }
+    (**store).WriteMany(std::move(writes));
+    for (auto& p : done) {
+      if (!p.get_future().get().ok()) return 4;
+    }
+    (void)!write(pipefd[1], live_ids.data(), live_ids.size() * sizeof(int64_t));
+    _exit(0);  // the transaction dies with the process
+  });
+  close(pipefd[1]);
+  ASSERT_EQ(rc, 0);
+  ASSERT_EQ(read(pipefd[0], live_ids.data(), live_ids.size() * sizeof(int64_t)),
+            static_cast<ssize_t>(live_ids.size() * sizeof(int64_t)));
+  close(pipefd[0]);
+  ExpectNothingCommitted();
+
+  int replayed = 0;
+  StoreOptions o = Options(db_, true);
+  o.replayers[kKind] = [&replayed](std::string_view bytes, WriteTxn& txn) {
+    ++replayed;
+    return Apply(std::stoi(std::string(bytes)), txn);
+  };
+  auto opened = OpenSqliteStore(o);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  EXPECT_EQ(replayed, 60) << "intents logged as recorded operations instead";
+  MessageFilter f;
+  f.limit = 1000;
+  auto list = (*opened)->ListMessages(f);
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 90u);
+  std::map<std::string, int64_t> by_control;
+  for (const auto& m : *list) by_control[m.control_id] = m.id;
+  for (int j = 0; j < 30; ++j) {
+    EXPECT_EQ(by_control["C" + std::to_string(1000 + j)], live_ids[static_cast<size_t>(j)])
+        << "plain write " << j << " got another id after the replay";
+  }
+  (*opened)->Close();
+}
+
 }  // namespace
 }  // namespace hie

@@ -377,6 +377,16 @@ class SqliteStore final : public Store {
           cv_.wait(lock, ready);
         }
         size_t n = std::min(queue_.size(), static_cast<size_t>(opts_.max_batch));
+        if (syncer_ && n > 1) {
+          // A batch is all intents or none: a background write without one
+          // (an EMPI trace, a delivery update) would otherwise take the
+          // intake writes around it off the intent path. The rest follow
+          // in the next batch, in order.
+          const bool first = queue_.front().intent.kind != 0;
+          size_t k = 1;
+          while (k < n && (queue_[k].intent.kind != 0) == first) ++k;
+          n = k;
+        }
         for (size_t i = 0; i < n; ++i) batch.push_back(std::move(queue_[i]));
         queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(n));
         fresh = fresh_requested_;
@@ -455,14 +465,7 @@ class SqliteStore final : public Store {
     }
     batch.clear();
     results.clear();
-    // Nothing waiting: sync here (one thread hand-off less). Writes waiting:
-    // the syncer fsyncs this batch while the writer runs the next.
-    bool waiting;
-    {
-      std::lock_guard lock(mu_);
-      waiting = !queue_.empty();
-    }
-    if (waiting || !syncer_->SyncHereIfIdle(pending)) syncer_->After(std::move(pending));
+    syncer_->After(std::move(pending));
   }
 
   static bool AllIntents(const std::vector<Item>& batch) {
