@@ -185,15 +185,23 @@ void Dispatcher::SetPaused(bool paused) {
 
 void Dispatcher::Loop() {
   const size_t limit = static_cast<size_t>(std::clamp(dest_.concurrency, 1, 64));
+  // Due rows are fetched ahead of the workers, up to `ahead` taken at once,
+  // and fetched again only once fewer than `limit` wait: one read per dozen
+  // sends under a backlog instead of one per send. Each read must see the
+  // writes completed before it (a delivery just recorded as sent must not
+  // come back), so on SQLite each one made the writer commit its open
+  // transaction: with a file destination at 64 connections that was ~300
+  // commits/s instead of ~70, three times the WAL written.
+  const size_t ahead = std::clamp<size_t>(limit * 4, 16, 256);
   std::unique_lock lock(mu_);
   while (!stopping_) {
     woken_ = false;
     int64_t wait_ms = 1000;
-    if (!paused_ && in_flight_.size() < limit) {
+    if (!paused_ && in_flight_.size() < ahead && work_.size() < limit) {
       std::set<int64_t> exclude = in_flight_;
       lock.unlock();
       auto due = store_.DueDeliveries(dest_.id, env_.NowMillis(),
-                                      static_cast<int>(limit - exclude.size()), exclude);
+                                      static_cast<int>(ahead - exclude.size()), exclude);
       std::optional<int64_t> next_due;
       if (due.ok() && due->empty()) {
         auto n = store_.NextDueAt(dest_.id);
@@ -208,8 +216,8 @@ void Dispatcher::Loop() {
           if (in_flight_.insert(d.id).second) work_.push_back(std::move(d));
         }
         work_cv_.notify_all();
-        wait_ms = 0;  // look again once a slot frees or at once if slots remain
-        if (in_flight_.size() < limit) continue;
+        wait_ms = 0;  // look again once the workers have taken most of it
+        if (in_flight_.size() < ahead && work_.size() < limit) continue;
       } else if (next_due && *next_due > env_.NowMillis()) {
         // A retry comes due: sleep until then. (Due rows held up behind an
         // in-flight delivery of the same patient wake us when it finishes.)
@@ -217,7 +225,7 @@ void Dispatcher::Loop() {
       }
     }
     if (stopping_) break;
-    if (wait_ms > 0 || in_flight_.size() >= limit) {
+    if (wait_ms > 0 || in_flight_.size() >= ahead || work_.size() >= limit) {
       cv_.wait_for(lock, std::chrono::milliseconds(std::max<int64_t>(wait_ms, 1)),
                    [this] { return stopping_ || woken_; });
     }
@@ -240,6 +248,11 @@ void Dispatcher::WorkerLoop() {
       }
       d = std::move(work_.front());
       work_.pop_front();
+      if (paused_) {
+        // Fetched ahead before the pause: it stays QUEUED in the store.
+        in_flight_.erase(d.id);
+        continue;
+      }
     }
     Deliver(d, *sender);
     {
@@ -252,7 +265,9 @@ void Dispatcher::WorkerLoop() {
 }
 
 void Dispatcher::Deliver(const DeliveryRecord& d, Sender& sender) {
-  auto m = store_.GetMessage(d.message_id);
+  // DueDeliveries saw the delivery row committed, and its message was
+  // inserted with it: no fresher read is needed.
+  auto m = store_.GetCommittedMessage(d.message_id);
   SendResult r;
   const int64_t started = env_.NowMillis();
   const int64_t t0 = env_.MonoNanos();

@@ -201,6 +201,12 @@ class Store {
 
   // --- reads: snapshot reads, any thread ---
   virtual Result<MessageRecord> GetMessage(int64_t id) = 0;  // with raw; kNotFound
+  // GetMessage for a reader that needs no write newer than what the store
+  // has committed: a dispatcher reading the message of a delivery row it
+  // has just read (both were inserted together). The SQLite store then does
+  // not ask its writer to commit the transaction it holds open, which under
+  // load turned every delivery into a commit of its own.
+  virtual Result<MessageRecord> GetCommittedMessage(int64_t id) { return GetMessage(id); }
   virtual Result<std::vector<MessageRecord>> ListMessages(
       const MessageFilter& f) = 0;                                           // newest first, no raw
   virtual Result<std::vector<TraceEvent>> GetTrace(int64_t message_id) = 0;  // in order

@@ -211,6 +211,11 @@ class SqliteStore final : public Store {
   Result<MessageRecord> GetMessage(int64_t id) override {
     return Read([&](Conn& c) { return sqlite::GetMessage(c, id); });
   }
+  Result<MessageRecord> GetCommittedMessage(int64_t id) override {
+    auto lease = readers_.Acquire();
+    if (!lease.ok()) return lease.status();
+    return sqlite::GetMessage(lease->conn(), id);
+  }
   Result<std::vector<MessageRecord>> ListMessages(const MessageFilter& f) override {
     return Read([&](Conn& c) { return sqlite::ListMessages(c, f); });
   }

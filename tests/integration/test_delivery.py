@@ -13,7 +13,7 @@ import hub as H
 
 # One facility per scenario; each routes (facility: X) to its own destination.
 SCENARIOS = ["HDR", "FLAKY", "DOWN", "CODES", "PERM", "LIMIT", "PAUSE", "FILES", "MLLPOK", "MLLPAE",
-             "JSON", "FANOUT"]
+             "JSON", "FANOUT", "SLOWPAUSE"]
 
 
 def fac(s):
@@ -32,6 +32,8 @@ class DeliveryTest(H.HubTestCase):
         d["PERM"].set_status(400)
         d["LIMIT"].set_status(503)
         d["FANOUT_A"].set_status(503)
+        d["SLOWPAUSE"] = H.FakeHttpDestination(delay=0.2)  # 5 sends/s: a backlog to pause in
+        cls.dests.append(d["SLOWPAUSE"])
         cls.mllp_ok, cls.mllp_ae = H.FakeMllpDestination("AA"), H.FakeMllpDestination("AE")
         cls.dests += [cls.mllp_ok, cls.mllp_ae]
         cls.tmpout = None
@@ -46,6 +48,7 @@ class DeliveryTest(H.HubTestCase):
             H.http_destination("json", d["JSON"], format="json"),
             H.http_destination("fanout-a", d["FANOUT_A"], max_attempts=1000),
             H.http_destination("fanout-b", d["FANOUT_B"]),
+            H.http_destination("slowpause", d["SLOWPAUSE"], concurrency=1),
             {"id": "mllp-ok", "type": "mllp", "address": cls.mllp_ok.address, "format": "hl7v2",
              "retry": {"max_attempts": 5, "initial_backoff": "100ms", "max_backoff": "400ms"}},
             {"id": "mllp-ae", "type": "mllp", "address": cls.mllp_ae.address, "format": "hl7v2",
@@ -59,7 +62,8 @@ class DeliveryTest(H.HubTestCase):
         h.config["destinations"].append({"id": "files", "type": "file", "path": str(cls.outdir), "format": "hl7v2"})
         to = {"HDR": ["hdr"], "FLAKY": ["flaky"], "DOWN": ["down"], "CODES": ["codes"], "PERM": ["perm"],
               "LIMIT": ["limit"], "PAUSE": ["pause"], "FILES": ["files"], "MLLPOK": ["mllp-ok"],
-              "MLLPAE": ["mllp-ae"], "JSON": ["json"], "FANOUT": ["fanout-a", "fanout-b"]}
+              "MLLPAE": ["mllp-ae"], "JSON": ["json"], "FANOUT": ["fanout-a", "fanout-b"],
+              "SLOWPAUSE": ["slowpause"]}
         h.config["routes"] = [H.route(f"r-{s.lower()}", to[s], facility=fac(s)) for s in SCENARIOS]
         h.config_path.write_text(H.to_yaml(h.config), encoding="utf-8")
         return h
@@ -205,6 +209,26 @@ class DeliveryTest(H.HubTestCase):
         self.assert_once_in_patient_order(dest, sent)
         H.wait_until(lambda: H.get(self.hub.destination("pause"), "queue_depth", "depth", "queued") == 0,
                      what="queue drained")
+
+    def test_pause_with_a_backlog_stops_sending_at_once(self):
+        # 30 patients, so every delivery is the head of its patient's queue
+        # and the dispatcher may fetch many ahead of its one worker: a pause
+        # must stop those too, not only further fetches.
+        dest = self.d["SLOWPAUSE"]
+        sent = self.burst(fac("SLOWPAUSE"), 30, list(range(300, 330)))
+        self.send_all([(m, c) for m, c, _ in sent])
+        # By the third send the dispatcher has fetched the rest ahead.
+        H.wait_until(lambda: len(dest.all()) >= 3, what="three sends to the slow destination")
+        r = self.hub.api("POST", "/api/v1/destinations/slowpause/pause")
+        self.assertIn(r.status, (200, 202, 204), r)
+        at_pause = len(dest.all())
+        time.sleep(1.5)  # 7 more sends' worth at 0.2 s each
+        self.assertLessEqual(len(dest.all()), at_pause + 1, "sends went on after the pause")
+        r = self.hub.api("POST", "/api/v1/destinations/slowpause/resume")
+        self.assertIn(r.status, (200, 202, 204), r)
+        H.wait_until(lambda: {c for _, c, _ in sent} <= set(dest.delivered_ids()), timeout=30,
+                     what="all delivered after resume")
+        self.assert_once_in_patient_order(dest, sent)
 
     def test_pause_unknown_destination_404(self):
         self.assertEqual(self.hub.api("POST", "/api/v1/destinations/nope/pause").status, 404)
