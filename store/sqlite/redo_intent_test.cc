@@ -106,6 +106,16 @@ class RedoIntentTest : public ::testing::Test {
     ASSERT_TRUE(listed.ok()) << listed.status().ToString();
     *list = std::move(listed).value();
   }
+  // The parent's end of a child that ran with `pipefd` open and wrote the
+  // ids it saw live before it died: the child exited 0 and sent them all.
+  static void ReceiveIds(int rc, int pipefd[2], std::vector<int64_t>* ids) {
+    close(pipefd[1]);
+    const auto want = static_cast<ssize_t>(ids->size() * sizeof(int64_t));
+    const ssize_t got = read(pipefd[0], ids->data(), ids->size() * sizeof(int64_t));
+    close(pipefd[0]);
+    ASSERT_EQ(rc, 0);
+    ASSERT_EQ(got, want);
+  }
   std::string dir_, db_;
 };
 
@@ -218,11 +228,7 @@ TEST_F(RedoIntentTest, IntentsAndRecordedWritesFromTwoThreadsReplayInTheOrderThe
     (void)!write(pipefd[1], live_ids.data(), live_ids.size() * sizeof(int64_t));
     _exit(0);  // the transaction dies with the process
   });
-  close(pipefd[1]);
-  ASSERT_EQ(rc, 0);
-  ASSERT_EQ(read(pipefd[0], live_ids.data(), live_ids.size() * sizeof(int64_t)),
-            static_cast<ssize_t>(live_ids.size() * sizeof(int64_t)));
-  close(pipefd[0]);
+  ASSERT_NO_FATAL_FAILURE(ReceiveIds(rc, pipefd, &live_ids));
   ExpectNothingCommitted();
 
   std::unique_ptr<Store> store;
@@ -279,11 +285,7 @@ TEST_F(RedoIntentTest, APlainWriteAmongIntentsLeavesThemOnTheIntentPath) {
     (void)!write(pipefd[1], live_ids.data(), live_ids.size() * sizeof(int64_t));
     _exit(0);  // the transaction dies with the process
   });
-  close(pipefd[1]);
-  ASSERT_EQ(rc, 0);
-  ASSERT_EQ(read(pipefd[0], live_ids.data(), live_ids.size() * sizeof(int64_t)),
-            static_cast<ssize_t>(live_ids.size() * sizeof(int64_t)));
-  close(pipefd[0]);
+  ASSERT_NO_FATAL_FAILURE(ReceiveIds(rc, pipefd, &live_ids));
   ExpectNothingCommitted();
 
   int replayed = 0;
