@@ -189,9 +189,10 @@ void Dispatcher::Loop() {
   // and fetched again only once fewer than `limit` wait: one read per dozen
   // sends under a backlog instead of one per send. Each read must see the
   // writes completed before it (a delivery just recorded as sent must not
-  // come back), so on SQLite each one made the writer commit its open
-  // transaction: with a file destination at 64 connections that was ~300
-  // commits/s instead of ~70, three times the WAL written.
+  // come back), so on SQLite each one makes the writer commit its open
+  // transaction: with a file destination at 64 connections, fetching per
+  // free slot made 1,380 commits in a 40,000-message run, fetching ahead
+  // 550.
   const size_t ahead = std::clamp<size_t>(limit * 4, 16, 256);
   std::unique_lock lock(mu_);
   while (!stopping_) {

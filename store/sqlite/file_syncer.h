@@ -25,8 +25,8 @@
 //
 // Thread rules: After() and Broken() from any thread (the store's writer);
 // callbacks run on a syncer thread, one batch at a time, in the order
-// handed in. Stop() drains
-// and joins; it must not be called from a callback.
+// handed in. Stop() drains and joins; it must not be called from a
+// callback.
 #pragma once
 
 #include <condition_variable>

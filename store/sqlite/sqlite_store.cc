@@ -212,9 +212,7 @@ class SqliteStore final : public Store {
     return Read([&](Conn& c) { return sqlite::GetMessage(c, id); });
   }
   Result<MessageRecord> GetCommittedMessage(int64_t id) override {
-    auto lease = readers_.Acquire();
-    if (!lease.ok()) return lease.status();
-    return sqlite::GetMessage(lease->conn(), id);
+    return ReadCommitted([&](Conn& c) { return sqlite::GetMessage(c, id); });
   }
   Result<std::vector<MessageRecord>> ListMessages(const MessageFilter& f) override {
     return Read([&](Conn& c) { return sqlite::ListMessages(c, f); });
@@ -341,6 +339,12 @@ class SqliteStore final : public Store {
   template <typename F>
   auto Read(F&& f) -> decltype(f(std::declval<Conn&>())) {
     MakeVisible();
+    return ReadCommitted(std::forward<F>(f));
+  }
+  // What the database has committed; writes held in the open durable
+  // transaction are not seen.
+  template <typename F>
+  auto ReadCommitted(F&& f) -> decltype(f(std::declval<Conn&>())) {
     auto lease = readers_.Acquire();
     if (!lease.ok()) return lease.status();
     return f(lease->conn());
