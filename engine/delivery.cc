@@ -12,7 +12,6 @@
 #include "mappings/hl7v2/ack.h"
 
 namespace hie {
-
 namespace {
 
 constexpr int kDeliveryNice = 5;  // see Dispatcher::Start
@@ -150,8 +149,8 @@ void Dispatcher::Start() {
   stopping_ = false;
   // Sending runs after the ACK, so it yields to intake under load (nice 5:
   // above the EMPI's 10, since a destination waits for it). With a file
-  // route at 64 connections this raised ingest by ~18% and left the time
-  // until everything was delivered the same (docs/architecture.md).
+  // route at 64 connections this raised ingest by ~10% (median of 5
+  // pairs) and left the time until everything was delivered the same (docs/architecture.md).
   int n = std::clamp(dest_.concurrency, 1, 64);
   for (int i = 0; i < n; ++i)
     workers_.emplace_back([this] {
